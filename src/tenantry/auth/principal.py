@@ -1,0 +1,138 @@
+"""Who is calling: turns the key in a request header into a Principal, or answers 401.
+
+Keys are looked up by their HMAC digest in a per-process cache (see tenantry.cache), so the
+hot path does no database round trip and no write; `last_used_at` is recorded in memory and
+written in batches by LastUsedRecorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from typing import Annotated
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tenantry.config import key_pepper
+from tenantry.db import unit_of_work
+from tenantry.errors import Unauthenticated
+from tenantry.kit import keys
+from tenantry.kit.keys import KeyKind
+from tenantry.kit.time import utcnow
+from tenantry.models import ApiKey
+
+logger = logging.getLogger("tenantry.auth")
+
+HEADER_FOR_KIND = {
+    KeyKind.organization: "x-org-api-key",
+    KeyKind.project: "x-api-key",
+    KeyKind.user: "x-user-api-key",
+}
+_KIND_NAMES = {
+    KeyKind.organization: "an organization API key (oak_…)",
+    KeyKind.project: "a project API key (ak_…)",
+    KeyKind.user: "a user API key (uak_…)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated key. `project_id` is set for project keys only."""
+
+    key_id: str
+    kind: KeyKind
+    org_id: str
+    project_id: str | None
+    expires_at: datetime | None = None
+
+
+async def _load_key(session: AsyncSession, key_hash: str) -> Principal | None:
+    row = (
+        await session.execute(
+            select(ApiKey.id, ApiKey.kind, ApiKey.org_id, ApiKey.project_id, ApiKey.key_hash, ApiKey.expires_at)
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        )
+    ).one_or_none()
+    # The index found the row by equality; compare again in constant time as a second guard.
+    if row is None or not hmac.compare_digest(row.key_hash, key_hash):
+        return None
+    return Principal(row.id, KeyKind(row.kind), row.org_id, row.project_id, row.expires_at)
+
+
+async def authenticate(request: Request, presented: str | None, expected: KeyKind) -> Principal:
+    header = HEADER_FOR_KIND[expected]
+    if not presented:
+        raise Unauthenticated(
+            f"Missing {header} header",
+            suggested_fix=f"Send {_KIND_NAMES[expected]} in the {header} header",
+        )
+    claimed = keys.kind_of(presented)
+    if claimed is None:
+        raise Unauthenticated(f"The {header} header does not hold a well-formed API key")
+    if claimed is not expected:
+        raise Unauthenticated(
+            f"The {header} header takes {_KIND_NAMES[expected]}, not {_KIND_NAMES[claimed]}",
+            suggested_fix=f"Send this key in the {HEADER_FOR_KIND[claimed]} header instead",
+        )
+    state = request.app.state
+    key_hash = keys.digest(key_pepper(), presented)
+    principal = await state.cache.get_or_load("api_keys", key_hash, lambda session: _load_key(session, key_hash))
+    if principal is None or principal.kind is not expected:
+        raise Unauthenticated(f"The {header} is not valid, or has been revoked")
+    if principal.expires_at is not None and principal.expires_at <= utcnow():
+        raise Unauthenticated(f"The {header} has expired")
+    state.last_used.touch(principal.key_id)
+    return principal
+
+
+class LastUsedRecorder:
+    """Remembers when each key was last used and writes those times in one batch now and then."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], interval: float) -> None:
+        self._sessionmaker = sessionmaker
+        self._interval = interval
+        self._pending: dict[str, datetime] = {}
+
+    def touch(self, key_id: str) -> None:
+        self._pending[key_id] = utcnow()
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        async with unit_of_work(self._sessionmaker) as session:
+            await session.execute(
+                update(ApiKey),
+                [{"id": key_id, "last_used_at": moment} for key_id, moment in pending.items()],
+            )
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.flush()
+            except Exception:
+                logger.warning("could not record key last_used_at; will retry", exc_info=True)
+
+
+_ORG_KEY_HEADER = APIKeyHeader(name="x-org-api-key", scheme_name="OrgApiKeyAuth", auto_error=False)
+_PROJECT_KEY_HEADER = APIKeyHeader(name="x-api-key", scheme_name="ApiKeyAuth", auto_error=False)
+
+
+async def org_principal(
+    request: Request, presented: Annotated[str | None, Security(_ORG_KEY_HEADER)]
+) -> Principal:
+    return await authenticate(request, presented, KeyKind.organization)
+
+
+async def project_principal(
+    request: Request, presented: Annotated[str | None, Security(_PROJECT_KEY_HEADER)]
+) -> Principal:
+    return await authenticate(request, presented, KeyKind.project)

@@ -1,0 +1,28 @@
+"""Who may manage projects: an organization key, reaching its own organization's projects only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from tenantry.auth import tenancy
+from tenantry.auth.principal import Principal, org_principal
+from tenantry.db import Session
+from tenantry.models import Project
+
+OrgKey = Annotated[Principal, Depends(org_principal)]
+ProjectId = Annotated[str, Path(description="The project's id, `pr_` + 12 characters.")]
+
+
+async def _org_project(principal: OrgKey, session: Session, nano_id: ProjectId) -> Project:
+    return await tenancy.project_of_org(session, principal, nano_id)
+
+
+async def _locked_org_project(principal: OrgKey, session: Session, nano_id: ProjectId) -> Project:
+    # Changes that must not interleave (delete, regenerate) hold the project row until commit.
+    return await tenancy.project_of_org(session, principal, nano_id, for_update=True)
+
+
+OrgProject = Annotated[Project, Depends(_org_project)]
+LockedOrgProject = Annotated[Project, Depends(_locked_org_project)]
