@@ -12,6 +12,7 @@ from tenantry import config
 from tenantry.db import create_engine, create_sessionmaker
 from tests.fixtures.database import fresh_database
 from tests.factories import Org, ProjectWithKey, create_org, create_project
+from tests.fixtures.oauth_provider import Provider, start_provider, toolkits_file
 from tests.fixtures.server import Server, start_server
 
 # The test process and the servers it starts share one pepper, so factories that write keys
@@ -25,11 +26,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def server_env(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def oauth_provider() -> Iterator[Provider]:
+    provider, server = start_provider()
+    yield provider
+    server.should_exit = True
+
+
+@pytest.fixture(scope="session")
+def server_env(database_url: str, tmp_path_factory: pytest.TempPathFactory, oauth_provider: Provider) -> dict[str, str]:
+    data_dir = tmp_path_factory.mktemp("data")
+    toolkits = data_dir / "toolkits.toml"
+    toolkits.write_text(toolkits_file(oauth_provider))
     env = {
         "TENANTRY_DATABASE_URL": database_url,
         "TENANTRY_SECRET_KEY": SECRET_KEY,
-        "TENANTRY_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "TENANTRY_DATA_DIR": str(data_dir),
+        "TENANTRY_TOOLKITS_FILE": str(toolkits),
     }
     # The test process reads the same settings as the servers.
     os.environ.update(env)

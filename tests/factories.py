@@ -63,3 +63,24 @@ def without_request_id(body: dict[str, Any]) -> dict[str, Any]:
     error = dict(body["error"])
     error.pop("request_id")
     return error
+
+
+async def create_auth_config(client: httpx.AsyncClient, project: ProjectWithKey, toolkit: str, **auth_config: Any) -> str:
+    body: dict[str, Any] = {"toolkit": {"slug": toolkit}}
+    if auth_config:
+        body["auth_config"] = auth_config
+    response = await client.post("/auth_configs", json=body, headers=project.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["auth_config"]["id"])
+
+
+async def create_api_key_account(
+    client: httpx.AsyncClient, project: ProjectWithKey, auth_config_id: str, api_key: str, user_id: str = "user-1", **connection: Any
+) -> str:
+    body = {
+        "auth_config": {"id": auth_config_id},
+        "connection": {"user_id": user_id, "state": {"authScheme": "API_KEY", "val": {"status": "ACTIVE", "api_key": api_key}}, **connection},
+    }
+    response = await client.post("/connected_accounts", json=body, headers=project.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])

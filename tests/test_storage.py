@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.db import unit_of_work
 from tenantry.models import Base
-from tests.factories import Org, create_project
+from tests.factories import Org, create_api_key_account, create_auth_config, create_project
 from tests.fixtures.server import Server
 
 
@@ -55,3 +55,37 @@ class TestNoPlaintextKeys:
             raw = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
             for body in bodies:
                 assert body.encode() not in raw
+
+
+class TestNoPlaintextSecrets:
+    async def test_credentials_and_app_secrets_appear_nowhere_in_the_database(
+        self,
+        client: httpx.AsyncClient,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        database_url: str,
+        server: Server,
+        org: Org,
+    ) -> None:
+        project = await create_project(client, org)
+        client_secret, api_key = "app-secret-" + "q" * 24, "sk_live_" + "z" * 24
+        await create_auth_config(
+            client, project, "github", type="use_custom_auth", authScheme="OAUTH2",
+            credentials={"client_id": "Iv1.public", "client_secret": client_secret},
+        )
+        stripe = await create_auth_config(client, project, "stripe", type="use_custom_auth", authScheme="API_KEY")
+        account_id = await create_api_key_account(client, project, stripe, api_key)
+        await client.patch("/org/project/config", json={"mask_secret_keys_in_connected_account": False}, headers=project.headers)
+        shown = (await client.get(f"/connected_accounts/{account_id}", headers=project.headers)).json()
+        assert shown["state"]["val"]["api_key"] == api_key  # the server can still read it
+
+        stored = await _every_stored_value(sessionmaker)
+        assert account_id in stored
+        for secret in (client_secret, api_key):
+            assert secret not in stored
+            assert secret not in server.log()
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            database = Path(url.database or "")
+            raw = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+            for secret in (client_secret, api_key):
+                assert secret.encode() not in raw

@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,16 @@ class Settings(BaseSettings):
         description="Pepper for the HMAC of API keys. Every worker must share it; "
         "generated into data_dir/secret.key when unset.",
     )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="The current master key (32 bytes, base64) that wraps every project's data key. "
+        "Every worker must share it; kept in data_dir/master.keys when unset.",
+    )
+    previous_master_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated older master keys, still accepted for unwrapping while "
+        "`tenantry keys rotate` moves data keys to master_key.",
+    )
     public_url: str = "http://127.0.0.1:8000"
     # Composio gives every project a mailbox-style address; ours are `project-<id>@<this>`.
     project_email_domain: str = "projects.tenantry.local"
@@ -35,6 +45,11 @@ class Settings(BaseSettings):
     # last_used_at is kept in memory and written in batches this often.
     last_used_flush_interval_seconds: float = 30.0
     database_pool_size: int = 10
+    toolkits_file: str | None = Field(
+        default=None,
+        description="A TOML or JSON file of toolkits that adds to or changes the built-in catalog "
+        "(docs/toolkits.md); checked at startup. Empty means none.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -69,6 +69,21 @@ class ProjectNotFound(NotFound):
     default_message = "Project not found"
 
 
+class ToolkitNotFound(NotFound):
+    code, slug = 1103, "Toolkit_NotFound"
+    default_message = "Toolkit not found"
+
+
+class AuthConfigNotFound(NotFound):
+    code, slug = 1903, "AuthConfig_ResourceNotFound"
+    default_message = "Auth config not found"
+
+
+class ConnectedAccountNotFound(NotFound):
+    code, slug = 606, "ConnectedAccount_ResourceNotFound"
+    default_message = "Connected account not found"
+
+
 class Conflict(AppError):
     status, code, slug = 409, 1804, "Resource_Conflict"
     default_message = "The request conflicts with the current state"
@@ -78,6 +93,16 @@ class Conflict(AppError):
 class ProjectNameTaken(Conflict):
     code, slug = 1805, "Project_NameAlreadyExists"
     default_message = "A project with this name already exists in the organization"
+
+
+class AliasTaken(Conflict):
+    code, slug = 1809, "ConnectedAccount_AliasAlreadyExists"
+    default_message = "This alias is already used by another account of the same user and toolkit"
+
+
+class InvalidTransition(Conflict):
+    code, slug = 1810, "ConnectedAccount_InvalidStatusTransition"
+    default_message = "The account's status does not allow this change"
 
 
 class RouteNotFound(NotFound):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
@@ -14,7 +15,25 @@ from tenantry.api import CURRENT_PREFIX, PREVIOUS_PREFIX, routes
 from tenantry.auth.principal import LastUsedRecorder
 from tenantry.cache import ProcessCache
 from tenantry.config import Settings, get_settings
+from tenantry.connected_accounts import service as connected_accounts
+from tenantry.connected_accounts.pages import router as browser_pages
 from tenantry.db import create_engine, create_sessionmaker
+
+logger = logging.getLogger("tenantry")
+
+
+# Unfinished initiations past their ten minutes are marked FAILED this often.
+STALE_SWEEP_SECONDS = 15.0
+
+
+async def every(seconds: float, job: Callable[..., Awaitable[object]], *args: object) -> None:
+    """Runs `job` forever, `seconds` apart; a failed run is logged and retried next time."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job(*args)
+        except Exception:
+            logger.warning("background job %s failed; will retry", job.__qualname__, exc_info=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         background = [
             asyncio.create_task(app.state.cache.run_poller()),
             asyncio.create_task(app.state.last_used.run()),
+            asyncio.create_task(every(STALE_SWEEP_SECONDS, connected_accounts.fail_stale_initiations, sessionmaker)),
         ]
         try:
             yield
@@ -55,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(routes(), prefix=CURRENT_PREFIX)
     app.include_router(routes(), prefix=PREVIOUS_PREFIX, include_in_schema=False)
+    app.include_router(browser_pages)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

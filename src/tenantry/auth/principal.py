@@ -53,6 +53,12 @@ class Principal:
     expires_at: datetime | None = None
 
 
+def capability_principal(project_id: str) -> Principal:
+    """The principal of an end user holding a one-time capability (an OAuth `state`, a link
+    token) that names one account of `project_id`: it may reach that project's rows and no other."""
+    return Principal(key_id="capability", kind=KeyKind.project, org_id="", project_id=project_id)
+
+
 async def _load_key(session: AsyncSession, key_hash: str) -> Principal | None:
     row = (
         await session.execute(

@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tenantry import migrations
-from tenantry.config import get_settings
+from tenantry.config import Settings, get_settings
 
 app = typer.Typer(
     help="Tenantry: a self-hostable multi-tenant control plane.",
@@ -22,6 +23,8 @@ org_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="The master keys that protect stored secrets.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True)
 
@@ -38,6 +41,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    _preflight(settings)
     if migrate:
         migrations.upgrade(settings.resolved_database_url)
     err.print(f"[bold]tenantry[/] serving on http://{host}:{port} ({_describe_database()})")
@@ -50,6 +54,27 @@ def serve(
         access_log=access_log,
         log_level="info",
     )
+
+
+def _preflight(settings: Settings) -> None:
+    """Refuse to start on a configuration that would fail later, one request at a time."""
+    from tenantry.toolkits.catalog import CatalogError, get_catalog
+    from tenantry.vault import keyring
+    from tenantry.vault.errors import VaultError
+
+    try:
+        get_catalog()
+        keyring.current()
+    except (CatalogError, VaultError) as exc:
+        err.print(f"[red]cannot serve:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if not settings.is_sqlite and (settings.master_key is None or settings.secret_key is None):
+        # Key files in one machine's data directory are useless to the workers of another.
+        err.print(
+            "[yellow]warning:[/] on a shared database every worker needs the same "
+            "TENANTRY_SECRET_KEY and TENANTRY_MASTER_KEY; one of them is unset, so this worker "
+            "uses key files in its own data directory"
+        )
 
 
 @org_app.command("create")
@@ -109,6 +134,78 @@ def db_check() -> None:
         err.print(f"[red]models and migrations differ:[/] {exc}")
         raise typer.Exit(1) from None
     err.print("models and migrations agree")
+
+
+# Typer keeps the line breaks inside a docstring's later paragraphs, so this help is one string.
+_KEYS_ROTATE_HELP = (
+    "Rewrap every project's data key under a new master key, while servers keep serving.\n\n"
+    "Embedded default (TENANTRY_MASTER_KEY unset): a new key is generated and put first in "
+    "DATA_DIR/master.keys. The older keys stay in the file, so running servers still open data "
+    "keys wrapped under them; `tenantry keys prune` drops them once nothing uses them.\n\n"
+    "With TENANTRY_MASTER_KEY set, no key is generated. First give every worker the new key "
+    "(`openssl rand -base64 32`) as TENANTRY_MASTER_KEY and the old one in "
+    "TENANTRY_PREVIOUS_MASTER_KEYS, and restart them; then run this command with that same "
+    "environment to rewrap everything under the new key; then drop the old key from "
+    "TENANTRY_PREVIOUS_MASTER_KEYS."
+)
+
+
+@keys_app.command("rotate", help=_KEYS_ROTATE_HELP)
+def keys_rotate(
+    batch_size: Annotated[int, typer.Option(min=1, help="Data keys rewrapped per transaction.")] = 100,
+) -> None:
+    from tenantry.vault import keyring, rotation
+    from tenantry.vault.errors import VaultError
+
+    settings = get_settings()
+    migrations.upgrade(settings.resolved_database_url)
+    try:
+        report = asyncio.run(
+            _with_database(lambda sessionmaker: rotation.rotate(settings, sessionmaker, batch_size=batch_size))
+        )
+    except VaultError as exc:
+        err.print(f"[red]cannot rotate:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if report.generated:
+        err.print(f"new master key {report.master_key_id} is now first in {keyring.key_file(settings)}")
+    err.print(
+        f"rewrapped {report.rewrapped} data keys; {report.total - report.remaining} of {report.total} "
+        f"are under master key {report.master_key_id}"
+    )
+    known = keyring.load(settings)
+    for kid, count in report.unreadable.items():
+        why = "altered, or copied from another row" if known.get(kid) else "that master key is not in the keyring"
+        err.print(f"[red]{count} data keys under master key {kid} could not be opened[/] ({why})")
+    if report.remaining:
+        err.print(f"[red]{report.remaining} data keys are still under other master keys[/]")
+        raise typer.Exit(1)
+
+
+@keys_app.command("prune")
+def keys_prune() -> None:
+    """Drop old master keys from DATA_DIR/master.keys once no data key is wrapped under them."""
+    from tenantry.vault import rotation
+
+    settings = get_settings()
+    if settings.master_key is not None:
+        err.print(
+            "[red]the master keys come from the environment:[/] "
+            "remove old ones from TENANTRY_PREVIOUS_MASTER_KEYS instead"
+        )
+        raise typer.Exit(2)
+    migrations.upgrade(settings.resolved_database_url)
+    dropped = asyncio.run(_with_database(lambda sessionmaker: rotation.prune(settings, sessionmaker)))
+    err.print(f"dropped {len(dropped)} unused master keys" + (f": {', '.join(dropped)}" if dropped else ""))
+
+
+async def _with_database(work):  # type: ignore[no-untyped-def]
+    from tenantry.db import create_engine, create_sessionmaker
+
+    engine = create_engine(get_settings().resolved_database_url)
+    try:
+        return await work(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
 
 
 def _describe_database() -> str:

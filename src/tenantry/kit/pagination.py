@@ -12,24 +12,31 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.errors import InvalidRequest
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
 class Cursor:
     page: int
     limit: int
-    after_created_at: datetime
+    after_value: datetime
     after_id: str
 
     def encode(self) -> str:
         payload = {
             "page": self.page,
             "limit": self.limit,
-            "after": [self.after_created_at.isoformat(), self.after_id],
+            "after": [self.after_value.isoformat(), self.after_id],
         }
         return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
 
@@ -37,12 +44,12 @@ class Cursor:
     def decode(cls, value: str) -> Cursor:
         try:
             payload = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-            created_at, row_id = payload["after"]
+            after_value, after_id = payload["after"]
             return cls(
                 page=int(payload["page"]),
                 limit=int(payload["limit"]),
-                after_created_at=datetime.fromisoformat(created_at),
-                after_id=str(row_id),
+                after_value=datetime.fromisoformat(after_value),
+                after_id=str(after_id),
             )
         except (binascii.Error, ValueError, KeyError, TypeError):
             raise InvalidRequest(
@@ -53,3 +60,45 @@ class Cursor:
 
 def total_pages(total_items: int, limit: int) -> int:
     return max(1, math.ceil(total_items / limit))
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A page to fetch: its size, its number, and the row it starts after."""
+
+    limit: int
+    page: int
+    after: Cursor | None
+
+    @classmethod
+    def parse(cls, limit: int | None, cursor: str | None, default_limit: int) -> PageRequest:
+        position = Cursor.decode(cursor) if cursor else None
+        size = limit or (position.limit if position else default_limit)
+        return cls(limit=size, page=position.page if position else 1, after=position)
+
+    def apply(
+        self,
+        statement: Select[Any],
+        sort_column: InstrumentedAttribute[Any],
+        id_column: InstrumentedAttribute[Any],
+        *,
+        descending: bool = True,
+    ) -> Select[Any]:
+        """Orders by (sort, id), starts after the cursor's row, and fetches one row extra to see if more follow."""
+        if self.after is not None:
+            key = tuple_(sort_column, id_column)
+            bound = (self.after.after_value, self.after.after_id)
+            statement = statement.where(key < bound if descending else key > bound)
+        if descending:
+            statement = statement.order_by(sort_column.desc(), id_column.desc())
+        else:
+            statement = statement.order_by(sort_column.asc(), id_column.asc())
+        return statement.limit(self.limit + 1)
+
+    def slice(self, rows: Sequence[Row], sort_key: Callable[[Row], tuple[datetime, str]]) -> tuple[list[Row], str | None]:
+        """The rows of this page and the cursor of the next one (None on the last page)."""
+        shown = list(rows[: self.limit])
+        if len(rows) <= self.limit:
+            return shown, None
+        value, row_id = sort_key(shown[-1])
+        return shown, Cursor(self.page + 1, self.limit, value, row_id).encode()

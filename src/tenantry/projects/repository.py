@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth import tenancy
 from tenantry.auth.principal import Principal
+from tenantry.kit.pagination import PageRequest
 from tenantry.models import Project, ProjectSettings
 
 
@@ -34,10 +34,7 @@ class ProjectRepository:
         organization = await self._session.scalar(tenancy.own_organization(self._principal))
         return organization.live_project_count if organization else 0
 
-    async def newest_first(self, limit: int, after: tuple[datetime, str] | None) -> Sequence[Project]:
-        """Up to `limit` projects, newest first, strictly after the (created_at, id) `after`."""
-        statement = tenancy.live_projects(self._principal.org_id)
-        if after is not None:
-            statement = statement.where(tuple_(Project.created_at, Project.id) < after)
-        statement = statement.order_by(Project.created_at.desc(), Project.id.desc()).limit(limit)
+    async def page(self, request: PageRequest) -> Sequence[Project]:
+        """One page of live projects, newest first (plus one row to tell whether more follow)."""
+        statement = request.apply(tenancy.live_projects(self._principal.org_id), Project.created_at, Project.id)
         return (await self._session.scalars(statement)).all()

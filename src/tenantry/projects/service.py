@@ -16,7 +16,7 @@ from tenantry.config import get_settings
 from tenantry.errors import ProjectNameTaken
 from tenantry.kit import ids
 from tenantry.kit.keys import KeyKind
-from tenantry.kit.pagination import Cursor, total_pages
+from tenantry.kit.pagination import PageRequest, total_pages
 from tenantry.kit.time import utcnow
 from tenantry.models import Project
 from tenantry.projects import schemas
@@ -77,24 +77,17 @@ def _wire_fields(project: Project) -> dict[str, Any]:
 async def list_page(
     session: AsyncSession, principal: Principal, *, limit: int | None, cursor: str | None
 ) -> schemas.ProjectList:
-    position = Cursor.decode(cursor) if cursor else None
-    page_size = limit or (position.limit if position else DEFAULT_PAGE_SIZE)
+    request = PageRequest.parse(limit, cursor, DEFAULT_PAGE_SIZE)
     repository = ProjectRepository(session, principal)
-    after = (position.after_created_at, position.after_id) if position else None
-    rows = await repository.newest_first(page_size + 1, after)
-    page = position.page if position else 1
-    has_more = len(rows) > page_size
-    rows = rows[:page_size]
-    next_cursor = None
-    if has_more:
-        last = rows[-1]
-        next_cursor = Cursor(page + 1, page_size, last.created_at, last.id).encode()
+    rows, next_cursor = request.slice(
+        await repository.page(request), lambda project: (project.created_at, project.id)
+    )
     total = await repository.count()
     return schemas.ProjectList(
         data=[schemas.Project(**_wire_fields(project)) for project in rows],
         next_cursor=next_cursor,
-        total_pages=total_pages(total, page_size),
-        current_page=page,
+        total_pages=total_pages(total, request.limit),
+        current_page=request.page,
         total_items=total,
     )
 
