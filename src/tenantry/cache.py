@@ -52,7 +52,7 @@ class ProcessCache:
         except KeyError:
             pass
         generation = self.generation
-        async with unit_of_work(self._sessionmaker) as session:
+        async with unit_of_work(self._sessionmaker, read_only=True) as session:
             value = await load(session)
         if generation == self.generation:
             if len(table) >= MAX_ENTRIES_PER_TABLE:
@@ -70,7 +70,7 @@ class ProcessCache:
         session.info[_SESSION_KEY] = self
 
     async def poll_once(self) -> None:
-        async with unit_of_work(self._sessionmaker) as session:
+        async with unit_of_work(self._sessionmaker, read_only=True) as session:
             epoch = await session.scalar(select(CacheEpoch.value).where(CacheEpoch.id == 1))
         if epoch != self._epoch_seen:
             if self._epoch_seen is not None:

@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 logger = logging.getLogger("tenantry.db")
 
 _AFTER_COMMIT = "tenantry.after_commit"
+_READ_ONLY = "tenantry_read_only"
+# Requests with these methods only read; their transaction takes no write lock on SQLite.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -30,8 +33,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL for concurrent readers, and BEGIN IMMEDIATE so that two writers queue on the busy
-    timeout instead of one failing at once when its read lock cannot be upgraded."""
+    """WAL so readers never wait, and BEGIN IMMEDIATE for writing transactions so that two
+    writers queue on the busy timeout instead of one failing at once when its read lock cannot
+    be upgraded. Read-only transactions begin DEFERRED and never take the write lock."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -48,7 +52,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -61,10 +66,14 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
 
 
 @asynccontextmanager
-async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False
+) -> AsyncIterator[AsyncSession]:
     """One transaction: committed when the block ends normally, rolled back when it raises."""
     async with sessionmaker() as session:
         try:
+            if read_only:
+                await session.connection(execution_options={_READ_ONLY: True})
             yield session
             await session.commit()
         except BaseException:
@@ -74,12 +83,24 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
             callback()
 
 
-async def session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
-    async with unit_of_work(request.app.state.sessionmaker) as session:
+async def _request_session(request: Request, *, read_only: bool) -> AsyncIterator[AsyncSession]:
+    async with unit_of_work(request.app.state.sessionmaker, read_only=read_only) as session:
         request.app.state.cache.attach(session)
+        yield session
+
+
+async def session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in _request_session(request, read_only=request.method in READ_METHODS):
+        yield session
+
+
+async def write_session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in _request_session(request, read_only=False):
         yield session
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is
 # answered as an error rather than after a 200 already went out.
 Session = Annotated[AsyncSession, Depends(session_dependency, scope="function")]
+# For the few GET routes that write (an end user's browser finishing a connection).
+WriteSession = Annotated[AsyncSession, Depends(write_session_dependency, scope="function")]

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from tenantry.connected_accounts import service
-from tenantry.db import Session
+from tenantry.db import Session, WriteSession
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -55,7 +55,7 @@ def _page(request: Request, page: service.LinkPage) -> Response:
 @router.get("/api/v3/toolkits/auth/callback", response_class=HTMLResponse)
 async def oauth_callback(
     request: Request,
-    session: Session,
+    session: WriteSession,
     state: Annotated[str, Query(max_length=512)] = "",
     code: Annotated[str | None, Query(max_length=4096)] = None,
     error: Annotated[str | None, Query(max_length=512)] = None,
@@ -67,7 +67,7 @@ async def oauth_callback(
 
 
 @router.get("/link/{token}", response_class=HTMLResponse)
-async def open_link(request: Request, token: str, session: Session) -> Response:
+async def open_link(request: Request, token: str, session: WriteSession) -> Response:
     return _page(request, await service.open_link(session, token))
 
 
