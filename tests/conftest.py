@@ -42,6 +42,10 @@ def server_env(database_url: str, tmp_path_factory: pytest.TempPathFactory, oaut
         "TENANTRY_SECRET_KEY": SECRET_KEY,
         "TENANTRY_DATA_DIR": str(data_dir),
         "TENANTRY_TOOLKITS_FILE": str(toolkits),
+        # Webhook receivers in the tests listen on loopback over plain http, and retries are quick.
+        "TENANTRY_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+        "TENANTRY_WEBHOOK_ALLOW_HTTP": "true",
+        "TENANTRY_WEBHOOK_RETRY_SCHEDULE": "0,1,1,1",
     }
     # The test process reads the same settings as the servers.
     os.environ.update(env)

@@ -11,6 +11,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.db import unit_of_work
+from tenantry.members import service as members
+from tenantry.members.schemas import MemberCreate, Role
 from tenantry.organizations import service as organizations
 from tenantry.organizations.schemas import OrganizationCreate
 
@@ -44,6 +46,36 @@ async def create_org(
             session, OrganizationCreate(name=f"org-{secrets.token_hex(3)}"), created_at=created_at
         )
     return Org(created.id, created.api_key)
+
+
+@dataclass
+class MemberWithKey:
+    id: str
+    email: str
+    org_id: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"x-user-api-key": self.api_key}
+
+
+async def create_member(
+    sessionmaker: async_sessionmaker[AsyncSession], org: Org, *, role: str = "developer", email: str | None = None
+) -> MemberWithKey:
+    """A member of `org` (the same person across organizations when `email` repeats), with a user key."""
+    payload = MemberCreate(email=email or f"{secrets.token_hex(4)}@example.com", name="Test Member", role=Role(role))
+    async with unit_of_work(sessionmaker) as session:
+        created = await members.create(session, org.id, payload)
+    return MemberWithKey(created.id, created.email, created.org_id, created.api_key)
+
+
+async def create_api_key(client: httpx.AsyncClient, org: Org, project_id: str, **body: Any) -> dict[str, Any]:
+    """A named project key made over HTTP; `body` may give `expires_at` and `scopes`."""
+    payload = {"name": unique_name("key"), **body}
+    response = await client.post(f"/org/owner/project/{project_id}/api_keys", json=payload, headers=org.headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
 
 
 def unique_name(prefix: str = "project") -> str:

@@ -18,9 +18,21 @@ from tenantry.main import create_app
 from tests.factories import Org, ProjectWithKey, create_api_key_account, create_auth_config, create_org, create_project, without_request_id
 
 # The first path segment of a project-owned object's routes -> a missing id of the same shape.
-MISSING_IDS = {"auth_configs": "ac_000000000000", "connected_accounts": "ca_000000000000"}
+MISSING_IDS = {
+    "auth_configs": "ac_000000000000",
+    "connected_accounts": "ca_000000000000",
+    "mcp": "00000000-0000-0000-0000-000000000000",
+    "webhook_subscriptions": "ws_000000000000",
+    "logs": "log_000000000000",
+}
+# Where each resource's object is read, when not at /<resource>/<id>.
+OBJECT_PATHS = {"logs": "/logs/tool_execution/{}"}
 # Routes that take a project key but read data every project shares (the operator's catalog).
-SHARED_CATALOG = {"toolkits"}
+SHARED_CATALOG = {"toolkits", "tools"}
+# Project routes whose path parameter names no object (an entity type of the usage API).
+NO_OBJECT_ROUTES = {("POST", "/project/usage/{entity_type}")}
+# Lists under a project-owned segment that show the same catalog to every project.
+SHARED_LISTS = {"/webhook_subscriptions/event_types"}
 # The smallest body each write route accepts, so validation passes and the tenant check decides.
 BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/auth_configs/{nanoid}"): {"type": "custom", "name": "stolen"},
@@ -32,8 +44,20 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/connected_accounts/{nanoid}/status"): {"enabled": False},
     ("POST", "/connected_accounts/{nanoid}/refresh"): {},
     ("DELETE", "/connected_accounts/{nanoid}"): None,
+    ("GET", "/mcp/{id}"): None,
+    ("PATCH", "/mcp/{id}"): {"name": "stolen"},
+    ("DELETE", "/mcp/{id}"): None,
+    ("GET", "/webhook_subscriptions/{id}"): None,
+    ("PATCH", "/webhook_subscriptions/{id}"): {"enabled_events": []},
+    ("DELETE", "/webhook_subscriptions/{id}"): None,
+    ("POST", "/webhook_subscriptions/{id}/rotate_secret"): None,
+    ("GET", "/webhook_subscriptions/{id}/messages"): None,
+    ("GET", "/webhook_subscriptions/{id}/messages/{message_id}"): None,
+    ("GET", "/logs/tool_execution/{id}"): None,
+    ("POST", "/webhook_subscriptions/{id}/messages/{message_id}/resend"): None,
+    ("POST", "/webhook_subscriptions/{id}/recover"): {"since": "2026-01-01T00:00:00Z"},
 }
-FILLERS = {"status": "DISABLED"}
+FILLERS = {"status": "DISABLED", "message_id": "msg_00000000-0000-4000-8000-000000000000"}
 
 
 def _operations() -> Iterator[tuple[str, str, set[str]]]:
@@ -59,7 +83,8 @@ def _segment(path: str) -> str:
 
 
 def _fill(path: str, object_id: str) -> str:
-    path = path.replace("{nanoid}", object_id)
+    """The object's id in the first path parameter, a valid value in any later one."""
+    path = re.sub(r"\{\w+\}", object_id, path, count=1)
     return re.sub(r"\{(\w+)\}", lambda match: FILLERS[match.group(1)], path)
 
 
@@ -68,11 +93,11 @@ class TestRouteTable:
         operations = list(_operations())
         assert len(operations) > 10
         for method, path, schemes in operations:
-            assert schemes & {"ApiKeyAuth", "OrgApiKeyAuth"}, f"{method} {path} authenticates nobody"
+            assert schemes & {"ApiKeyAuth", "OrgApiKeyAuth", "UserApiKeyAuth"}, f"{method} {path} authenticates nobody"
 
     def test_every_project_route_is_known_to_this_test(self) -> None:
         for method, path in project_routes():
-            if "{" not in path or _segment(path) in SHARED_CATALOG:
+            if "{" not in path or _segment(path) in SHARED_CATALOG or (method, path) in NO_OBJECT_ROUTES:
                 continue
             assert _segment(path) in MISSING_IDS, f"{method} {path}: add its resource to MISSING_IDS"
             assert (method, path) in BODIES, f"{method} {path}: add a minimal body to BODIES"
@@ -86,7 +111,14 @@ async def world(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Any]:
     for project in projects:
         auth_config_id = await create_auth_config(client, project, "stripe", type="use_custom_auth", authScheme="API_KEY")
         account_id = await create_api_key_account(client, project, auth_config_id, f"sk_live_{project.id}")
-        owned[project.id] = {"auth_configs": auth_config_id, "connected_accounts": account_id}
+        server = await client.post("/mcp/servers", json={"name": f"srv {project.id[3:9]}", "auth_config_ids": [auth_config_id]}, headers=project.headers)
+        owned[project.id] = {"auth_configs": auth_config_id, "connected_accounts": account_id, "mcp": server.json()["id"]}
+        subscription = await client.post(
+            "/webhook_subscriptions", json={"webhook_url": "https://example.com/hooks", "enabled_events": []}, headers=project.headers
+        )
+        owned[project.id]["webhook_subscriptions"] = subscription.json()["id"]
+        executed = await client.post("/tools/execute/LOCALNOAUTH_LIST", json={}, headers=project.headers)
+        owned[project.id]["logs"] = executed.json()["log_id"]
     return {"projects": projects, "owned": owned}
 
 
@@ -106,7 +138,7 @@ class TestNoCrossProjectAccess:
                 assert stolen.status_code == 404, f"{method} {path} with {intruder.id}'s key: {stolen.status_code} {stolen.text}"
                 assert without_request_id(stolen.json()) == without_request_id(missing.json()), f"{method} {path}"
         for resource, object_id in world["owned"][owner.id].items():
-            response = await client.get(f"/{resource}/{object_id}", headers=owner.headers)
+            response = await client.get(OBJECT_PATHS.get(resource, f"/{resource}/{{}}").format(object_id), headers=owner.headers)
             assert response.status_code == 200, f"{resource} {object_id} was changed by another project"
             assert "stolen" not in response.text
 
@@ -117,7 +149,7 @@ class TestNoCrossProjectAccess:
         for path in lists:
             for reader in projects:
                 text = (await client.get(path, headers=reader.headers)).text
-                if _segment(path) in MISSING_IDS:
+                if _segment(path) in MISSING_IDS and path not in SHARED_LISTS:
                     # The check can fail: a project's own list does show its rows.
                     assert world["owned"][reader.id][_segment(path)] in text
                 for project in projects:

@@ -94,7 +94,8 @@ async def invalidate(session: AsyncSession) -> None:
         after_commit(session, cache.drop_all)
 
 
-def _process_cache(request: Request) -> ProcessCache:
+async def _process_cache(request: Request) -> ProcessCache:
+    # async, so FastAPI calls it inline rather than on a worker thread for every request.
     return request.app.state.cache  # type: ignore[no-any-return]
 
 

@@ -45,11 +45,60 @@ class Settings(BaseSettings):
     # last_used_at is kept in memory and written in batches this often.
     last_used_flush_interval_seconds: float = 30.0
     database_pool_size: int = 10
+    project_retention_days: float = Field(
+        default=30,
+        ge=0,
+        description="How long a deleted project can be restored; after that the purge job deletes it "
+        "and everything it owns, its data key included.",
+    )
+    # How often each worker looks for deleted projects past their retention.
+    purge_interval_seconds: float = 60.0
     toolkits_file: str | None = Field(
         default=None,
         description="A TOML or JSON file of toolkits that adds to or changes the built-in catalog "
-        "(docs/toolkits.md); checked at startup. Empty means none.",
+        "(docs/toolkits.md); checked at startup. Several files are separated by the OS path "
+        "separator (`:`), later ones changing earlier ones. Empty means none.",
     )
+    # Tool execution and proxy calls to a toolkit's API.
+    tool_timeout_seconds: float = Field(default=30.0, gt=0, description="Limit on one call to a toolkit's API.")
+    tool_max_response_bytes: int = Field(
+        default=5 * 1024 * 1024, gt=0, description="A toolkit API's answer larger than this fails the execution."
+    )
+    log_retention_days: int = Field(default=365, ge=1, description="Tool execution logs older than this are deleted.")
+    rate_limit_requests: int = Field(
+        default=10_000, ge=0, description="Requests per window for each organization (0: no limit); projects may have their own."
+    )
+    rate_limit_window_seconds: int = Field(default=60, ge=1, description="The fixed window of rate_limit_requests.")
+    redis_url: str | None = Field(
+        default=None, description="redis://… to count rate limits across every worker; each worker counts its own when unset."
+    )
+    # Webhook delivery. The schedule is the delay in seconds before each attempt, the first included.
+    webhook_retry_schedule: str = Field(
+        default="0,5,300,1800,7200,18000,36000,36000",
+        pattern=r"^\s*\d+(\.\d+)?\s*(,\s*\d+(\.\d+)?\s*)*$",
+        description="Comma-separated delays in seconds before each delivery attempt, the first included.",
+    )
+    webhook_timeout_seconds: float = 15.0
+    # A subscription whose deliveries have all failed for this long is disabled.
+    webhook_disable_after_seconds: float = 5 * 24 * 3600
+    webhook_allow_private_urls: bool = Field(
+        default=False,
+        description="Let webhook URLs reach loopback, private and link-local addresses (tests, private networks).",
+    )
+    webhook_allow_http: bool = Field(default=False, description="Accept plain-http webhook URLs, not only https.")
+    # Background work (tenantry.outbox): deliveries in flight per process, how long a claim lasts
+    # before another worker may take the job over, and how often an idle worker looks for work.
+    outbox_concurrency: int = 32
+    outbox_lease_seconds: float = 60.0
+    outbox_poll_interval_seconds: float = 1.0
+    # The dashboard (tenantry.dashboard): how long a sign-in lasts, and the lock-out after failures.
+    dashboard_session_hours: float = Field(default=12, gt=0, description="A dashboard sign-in lasts this long.")
+    dashboard_max_failed_sign_ins: int = Field(default=5, ge=1, description="Failed sign-ins in a row before a lock-out.")
+    dashboard_lockout_minutes: float = Field(default=15, gt=0, description="How long a locked-out member must wait.")
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        return [float(delay) for delay in self.webhook_retry_schedule.split(",")]
 
     @property
     def resolved_database_url(self) -> str:

@@ -99,8 +99,15 @@ async def write_session_dependency(request: Request) -> AsyncIterator[AsyncSessi
         yield session
 
 
+async def read_session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in _request_session(request, read_only=True):
+        yield session
+
+
 # scope="function": the commit happens before the response is sent, so a failed commit is
 # answered as an error rather than after a 200 already went out.
 Session = Annotated[AsyncSession, Depends(session_dependency, scope="function")]
 # For the few GET routes that write (an end user's browser finishing a connection).
 WriteSession = Annotated[AsyncSession, Depends(write_session_dependency, scope="function")]
+# For the POST routes that only read (searches with a body), so SQLite takes no write lock.
+ReadSession = Annotated[AsyncSession, Depends(read_session_dependency, scope="function")]

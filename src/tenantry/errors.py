@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tenantry.kit import request_id
+
 logger = logging.getLogger("tenantry.errors")
 
 
@@ -48,6 +50,11 @@ class InvalidRequest(AppError):
     status, code, slug = 400, 800, "Request_ValidationError"
     default_message = "The request is not valid"
 
+    @classmethod
+    def field(cls, field: str, problem: str) -> InvalidRequest:
+        """A 400 that names the one field at fault, as framework validation errors do."""
+        return cls(f"{field}: {problem}", errors=[f"{field}: {problem}"])
+
 
 class Unauthenticated(AppError):
     status, code, slug = 401, 801, "Auth_InvalidApiKey"
@@ -62,6 +69,11 @@ class Forbidden(AppError):
 class NotFound(AppError):
     status, code, slug = 404, 1803, "Resource_NotFound"
     default_message = "Not found"
+
+
+class PayloadTooLarge(AppError):
+    status, code, slug = 413, 900, "Request_PayloadTooLarge"
+    default_message = "The request body is too large"
 
 
 class ProjectNotFound(NotFound):
@@ -105,6 +117,103 @@ class InvalidTransition(Conflict):
     default_message = "The account's status does not allow this change"
 
 
+class McpServerNotFound(NotFound):
+    code, slug = 2301, "Mcp_ServerNotFound"
+    default_message = "MCP server not found"
+
+
+class McpServerNameTaken(Conflict):
+    code, slug = 2302, "Mcp_NameAlreadyExists"
+    default_message = "An MCP server with this name already exists in the project"
+
+
+class WebhookSubscriptionNotFound(NotFound):
+    code, slug = 2401, "WebhookSubscription_ResourceNotFound"
+    default_message = "Webhook subscription not found"
+
+
+class WebhookMessageNotFound(NotFound):
+    code, slug = 2402, "WebhookMessage_ResourceNotFound"
+    default_message = "Webhook message not found"
+
+
+class WebhookSubscriptionExists(Conflict):
+    code, slug = 2403, "WebhookSubscription_AlreadyExists"
+    default_message = "This project already has a webhook subscription"
+
+
+class MissingPermission(Forbidden):
+    code, slug = 803, "Auth_MissingPermission"
+    default_message = "This API key's scopes do not allow this request"
+
+
+class RoleForbidden(Forbidden):
+    code, slug = 804, "Auth_RoleForbidden"
+    default_message = "Your role in this organization does not allow this"
+
+
+class OrganizationNotFound(NotFound):
+    code, slug = 2200, "Organization_ResourceNotFound"
+    default_message = "Organization not found"
+
+
+class ApiKeyNotFound(NotFound):
+    code, slug = 1806, "ApiKey_ResourceNotFound"
+    default_message = "API key not found"
+
+
+class ApiKeyNameTaken(Conflict):
+    code, slug = 1807, "ApiKey_NameAlreadyExists"
+    default_message = "Another live key of this project has this name"
+
+
+class TooManyApiKeys(Conflict):
+    code, slug = 1808, "ApiKey_LimitReached"
+    default_message = "This project has as many live keys as it may have"
+
+
+class MemberAlreadyExists(Conflict):
+    code, slug = 2001, "Team_MemberAlreadyExists"
+    default_message = "This person is already a member of the organization"
+
+
+class ToolNotFound(NotFound):
+    code, slug = 1106, "Tool_NotFound"
+    default_message = "Tool not found"
+
+
+class NoActiveConnection(InvalidRequest):
+    code, slug = 1811, "ActionExecute_NoActiveConnection"
+    default_message = "The user has no active connected account for this toolkit"
+
+
+class AccountNotActive(InvalidRequest):
+    code, slug = 1812, "ConnectedAccount_NotActive"
+    default_message = "The connected account is not active"
+
+
+class ToolNotAllowed(Forbidden):
+    code, slug = 1813, "ActionExecute_ToolNotAllowed"
+    default_message = "The auth config does not allow this tool"
+
+
+class UpstreamFailed(AppError):
+    status, code, slug = 502, 1814, "ProxyExecute_UpstreamError"
+    default_message = "The toolkit's API could not be reached"
+    # The call may have had an effect upstream; a blind retry could repeat it.
+    retryable = False
+
+
+class LogNotFound(NotFound):
+    code, slug = 2101, "Log_NotFound"
+    default_message = "Log not found"
+
+
+class RateLimited(AppError):
+    status, code, slug = 429, 1429, "Request_RateLimitExceeded"
+    default_message = "Rate limit exceeded"
+
+
 class RouteNotFound(NotFound):
     code, slug = 900, "Route_NotFound"
     default_message = "No route matches this method and path"
@@ -135,6 +244,10 @@ def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
 
 def request_id_of(request: Request) -> str:
     """The caller's x-request-id when it sent a sane one, else a fresh one."""
+    # The id the request-id middleware chose, so the envelope, the header and the audit log agree.
+    chosen = request_id.current()
+    if chosen is not None:
+        return chosen
     given = request.headers.get("x-request-id", "")
     if 0 < len(given) <= 128 and given.isprintable():
         return given

@@ -6,24 +6,43 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 from fastapi import FastAPI
+from starlette.routing import Route
 from sqlalchemy.exc import DBAPIError
 
-from tenantry import __version__, errors
-from tenantry.api import CURRENT_PREFIX, PREVIOUS_PREFIX, routes
+from tenantry import __version__, errors, outbox
+from tenantry.api import CURRENT_PREFIX, PREVIOUS_PREFIX, ROUTERS
 from tenantry.auth.principal import LastUsedRecorder
 from tenantry.cache import ProcessCache
 from tenantry.config import Settings, get_settings
 from tenantry.connected_accounts import service as connected_accounts
 from tenantry.connected_accounts.pages import router as browser_pages
+from tenantry.dashboard import accounts as dashboard_accounts
+from tenantry.dashboard.router import install as install_dashboard
 from tenantry.db import create_engine, create_sessionmaker
+from tenantry.settings.router import read_fast
+from tenantry.settings.router import router as settings_router
+from tenantry.kit.request_id import RequestIdMiddleware
+from tenantry.logs import service as logs
+from tenantry.mcp.endpoint import McpEndpoint, build_server, call_tool
+from tenantry.projects import lifecycle as project_lifecycle
+from tenantry.ratelimits.limiter import RateLimiter, RateLimitHeaders
+from tenantry.tools.outbound import Outbound
+from tenantry.tools.service import ToolRuntime
+from tenantry.webhooks import events as webhook_events
+from tenantry.webhooks.delivery import Deliverer
 
 logger = logging.getLogger("tenantry")
 
 
 # Unfinished initiations past their ten minutes are marked FAILED this often.
 STALE_SWEEP_SECONDS = 15.0
+# Tool execution logs past their retention are deleted this often.
+LOG_RETENTION_SWEEP_SECONDS = 3600.0
+# Dashboard sessions past their expiry are deleted this often.
+DASHBOARD_SESSION_SWEEP_SECONDS = 3600.0
 
 
 async def every(seconds: float, job: Callable[..., Awaitable[object]], *args: object) -> None:
@@ -38,6 +57,7 @@ async def every(seconds: float, job: Callable[..., Awaitable[object]], *args: ob
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    mcp_endpoint = McpEndpoint(build_server(call_tool))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,17 +72,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise RuntimeError(
                 "The database is not ready (run `tenantry db upgrade` against it first)"
             ) from exc
+        app.state.rate_limiter = RateLimiter(
+            settings.rate_limit_requests, settings.rate_limit_window_seconds, settings.redis_url
+        )
+        app.state.tools = ToolRuntime(
+            sessionmaker,
+            app.state.cache,
+            Outbound(settings.tool_timeout_seconds, settings.tool_max_response_bytes),
+            write_lock=asyncio.Lock() if settings.is_sqlite else None,
+        )
+        webhook_deliverer = Deliverer(sessionmaker, settings)
+        # Every process claims and runs outbox jobs (webhook deliveries) beside serving requests.
+        outbox_worker = outbox.Worker(
+            sessionmaker,
+            {
+                webhook_events.DELIVERY: webhook_deliverer,
+                project_lifecycle.REVOKE_UPSTREAM: partial(project_lifecycle.revoke_upstream, sessionmaker),
+            },
+            concurrency=settings.outbox_concurrency,
+            lease_seconds=settings.outbox_lease_seconds,
+            poll_interval=settings.outbox_poll_interval_seconds,
+        )
         background = [
+            asyncio.create_task(outbox_worker.run()),
             asyncio.create_task(app.state.cache.run_poller()),
             asyncio.create_task(app.state.last_used.run()),
             asyncio.create_task(every(STALE_SWEEP_SECONDS, connected_accounts.fail_stale_initiations, sessionmaker)),
+            asyncio.create_task(every(settings.purge_interval_seconds, project_lifecycle.purge_expired, sessionmaker)),
+            asyncio.create_task(every(LOG_RETENTION_SWEEP_SECONDS, logs.delete_expired, sessionmaker)),
+            asyncio.create_task(every(DASHBOARD_SESSION_SWEEP_SECONDS, dashboard_accounts.delete_expired_sessions, sessionmaker)),
         ]
         try:
-            yield
+            async with mcp_endpoint.sessions.run():
+                yield
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await webhook_deliverer.aclose()
+            await app.state.tools.outbound.aclose()
+            await app.state.rate_limiter.aclose()
             await app.state.last_used.flush()
             await engine.dispose()
 
@@ -73,9 +122,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    app.include_router(routes(), prefix=CURRENT_PREFIX)
-    app.include_router(routes(), prefix=PREVIOUS_PREFIX, include_in_schema=False)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RateLimitHeaders)
+    # The hot path first, as a plain route (tenantry.settings.router.read_fast).
+    for prefix in (CURRENT_PREFIX, PREVIOUS_PREFIX):
+        app.router.routes.insert(0, Route(f"{prefix}{settings_router.prefix}", read_fast, methods=["GET", "HEAD"]))
+    # Each router directly on the app: every level of nesting is matched again per request.
+    for router in ROUTERS:
+        app.include_router(router, prefix=CURRENT_PREFIX)
+    for router in ROUTERS:
+        app.include_router(router, prefix=PREVIOUS_PREFIX, include_in_schema=False)
     app.include_router(browser_pages)
+    install_dashboard(app)
+    app.mount("/v3/mcp", mcp_endpoint)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth import tenancy
@@ -17,8 +19,22 @@ class ProjectKeyRepository:
         self._project = project
 
     async def live(self) -> Sequence[ApiKey]:
-        statement = tenancy.live_project_keys(self._project).order_by(ApiKey.created_at, ApiKey.id)
+        statement = tenancy.live_project_keys(self._project, utcnow()).order_by(ApiKey.created_at, ApiKey.id)
         return (await self._session.scalars(statement)).all()
+
+    async def get_live(self, key_id: str) -> ApiKey | None:
+        statement = tenancy.live_project_keys(self._project, utcnow()).where(ApiKey.id == key_id)
+        return await self._session.scalar(statement)
+
+    async def count_live(self) -> int:
+        subquery = tenancy.live_project_keys(self._project, utcnow()).subquery()
+        return int(await self._session.scalar(select(func.count()).select_from(subquery)) or 0)
+
+    async def name_taken(self, name: str) -> bool:
+        return await self._session.scalar(tenancy.project_keys_named(self._project, name, utcnow())) is not None
 
     async def revoke_all(self) -> None:
         await self._session.execute(tenancy.revoke_project_keys(self._project).values(revoked_at=utcnow()))
+
+    async def expire_all(self, moment: datetime) -> None:
+        await self._session.execute(tenancy.expire_project_keys(self._project, moment))

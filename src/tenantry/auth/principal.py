@@ -17,9 +17,10 @@ from typing import Annotated
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tenantry.auth import scopes
 from tenantry.config import key_pepper
 from tenantry.db import unit_of_work
 from tenantry.errors import Unauthenticated
@@ -44,13 +45,22 @@ _KIND_NAMES = {
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated key. `project_id` is set for project keys only."""
+    """An authenticated key. `project_id` is set for project keys only.
+
+    `permissions` is None for a full-access key and the scoped key's permissions otherwise
+    (tenantry.auth.scopes). A user key carries its member; once a route has resolved which of the
+    member's organizations it acts in (tenantry.members.auth), `org_id` is that organization and
+    `role` the member's role there.
+    """
 
     key_id: str
     kind: KeyKind
     org_id: str
     project_id: str | None
     expires_at: datetime | None = None
+    permissions: frozenset[str] | None = None
+    member_id: str | None = None
+    role: str | None = None
 
 
 def capability_principal(project_id: str) -> Principal:
@@ -62,14 +72,25 @@ def capability_principal(project_id: str) -> Principal:
 async def _load_key(session: AsyncSession, key_hash: str) -> Principal | None:
     row = (
         await session.execute(
-            select(ApiKey.id, ApiKey.kind, ApiKey.org_id, ApiKey.project_id, ApiKey.key_hash, ApiKey.expires_at)
-            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            select(
+                ApiKey.id,
+                ApiKey.kind,
+                ApiKey.org_id,
+                ApiKey.project_id,
+                ApiKey.key_hash,
+                ApiKey.expires_at,
+                ApiKey.scopes,
+                ApiKey.member_id,
+            ).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
         )
     ).one_or_none()
     # The index found the row by equality; compare again in constant time as a second guard.
     if row is None or not hmac.compare_digest(row.key_hash, key_hash):
         return None
-    return Principal(row.id, KeyKind(row.kind), row.org_id, row.project_id, row.expires_at)
+    permissions = scopes.granted(row.scopes) if row.scopes is not None else None
+    return Principal(
+        row.id, KeyKind(row.kind), row.org_id, row.project_id, row.expires_at, permissions, row.member_id
+    )
 
 
 async def authenticate(request: Request, presented: str | None, expected: KeyKind) -> Principal:
@@ -95,6 +116,10 @@ async def authenticate(request: Request, presented: str | None, expected: KeyKin
     if principal.expires_at is not None and principal.expires_at <= utcnow():
         raise Unauthenticated(f"The {header} has expired")
     state.last_used.touch(principal.key_id)
+    # The first point that knows the organization, so requests are counted here (tenantry.ratelimits).
+    limiter = getattr(state, "rate_limiter", None)
+    if limiter is not None:
+        await limiter.admit_principal(request, principal)
     return principal
 
 
@@ -113,10 +138,13 @@ class LastUsedRecorder:
         pending, self._pending = self._pending, {}
         if not pending:
             return
+        # A plain executemany, not the ORM's bulk update: a key whose project was purged since it
+        # was used has no row left, and that is no reason to lose the other keys' times.
+        statement = update(ApiKey).where(ApiKey.id == bindparam("key_id")).values(last_used_at=bindparam("moment"))
         async with unit_of_work(self._sessionmaker) as session:
-            await session.execute(
-                update(ApiKey),
-                [{"id": key_id, "last_used_at": moment} for key_id, moment in pending.items()],
+            connection = await session.connection()
+            await connection.execute(
+                statement, [{"key_id": key_id, "moment": moment} for key_id, moment in pending.items()]
             )
 
     async def run(self) -> None:
@@ -130,6 +158,7 @@ class LastUsedRecorder:
 
 _ORG_KEY_HEADER = APIKeyHeader(name="x-org-api-key", scheme_name="OrgApiKeyAuth", auto_error=False)
 _PROJECT_KEY_HEADER = APIKeyHeader(name="x-api-key", scheme_name="ApiKeyAuth", auto_error=False)
+_USER_KEY_HEADER = APIKeyHeader(name="x-user-api-key", scheme_name="UserApiKeyAuth", auto_error=False)
 
 
 async def org_principal(
@@ -141,4 +170,29 @@ async def org_principal(
 async def project_principal(
     request: Request, presented: Annotated[str | None, Security(_PROJECT_KEY_HEADER)]
 ) -> Principal:
-    return await authenticate(request, presented, KeyKind.project)
+    principal = await authenticate(request, presented, KeyKind.project)
+    if principal.permissions is not None:
+        scopes.require(principal.permissions, request.method, request.scope.get("route"))
+    return principal
+
+
+async def user_principal(
+    request: Request, presented: Annotated[str | None, Security(_USER_KEY_HEADER)]
+) -> Principal:
+    return await authenticate(request, presented, KeyKind.user)
+
+
+async def org_or_user_principal(
+    request: Request,
+    org_key: Annotated[str | None, Security(_ORG_KEY_HEADER)],
+    user_key: Annotated[str | None, Security(_USER_KEY_HEADER)],
+) -> Principal:
+    """An organization key, or a member's user key (whose organization and role are resolved later)."""
+    if org_key and user_key:
+        raise Unauthenticated(
+            "Send one credential: x-org-api-key or x-user-api-key, not both",
+            suggested_fix="Remove one of the two headers",
+        )
+    if user_key:
+        return await authenticate(request, user_key, KeyKind.user)
+    return await authenticate(request, org_key, KeyKind.organization)

@@ -9,14 +9,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, Update, select, update
+from sqlalchemy import Delete, Select, Update, and_, case, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.auth.principal import Principal
 from tenantry.errors import ProjectNotFound
 from tenantry.kit import ids
-from tenantry.models import ApiKey, AuthConfig, ConnectedAccount, Organization, Project, ProjectSettings
+from tenantry.models import (
+    ApiKey,
+    AuditEvent,
+    AuthConfig,
+    Base,
+    ConnectedAccount,
+    McpServer,
+    Member,
+    Membership,
+    Organization,
+    Project,
+    OutboxJob,
+    ProjectSettings,
+)
+from tenantry.models import ProjectRateLimit, ToolExecutionLog, UsageEvent
+from tenantry.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 
 
 def own_organization(principal: Principal) -> Select[tuple[Organization]]:
@@ -36,8 +51,13 @@ def live_projects(org_id: str) -> Select[tuple[Project]]:
     return select(Project).where(Project.org_id == org_id, Project.deleted_at.is_(None))
 
 
-def live_project_keys(project: Project) -> Select[tuple[ApiKey]]:
-    return select(ApiKey).where(ApiKey.project_id == project.id, ApiKey.revoked_at.is_(None))
+def live_project_keys(project: Project, now: datetime) -> Select[tuple[ApiKey]]:
+    """The project's keys that still work at `now`: not revoked, and not past their expiry."""
+    return select(ApiKey).where(
+        ApiKey.project_id == project.id,
+        ApiKey.revoked_at.is_(None),
+        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+    )
 
 
 def revoke_project_keys(project: Project) -> Update:
@@ -92,6 +112,95 @@ def stale_initiations(now: datetime) -> Update:
     )
 
 
+def live_mcp_servers(principal: Principal) -> Select[tuple[McpServer]]:
+    """The calling project's MCP servers that are not deleted."""
+    return select(McpServer).where(McpServer.project_id == _own_project_id(principal), McpServer.deleted_at.is_(None))
+
+
+def mcp_server_by_url(server_id: str) -> Select[tuple[McpServer]]:
+    """The live MCP server an MCP URL names, in whatever project.
+
+    The URL is the capability (plus the project's key when it requires one); the endpoint acts
+    for that server's project only.
+    """
+    return select(McpServer).where(McpServer.id == server_id, McpServer.deleted_at.is_(None))
+
+
+def live_webhook_subscriptions(principal: Principal) -> Select[tuple[WebhookSubscription]]:
+    """The calling project's webhook subscriptions that are not deleted (one at most)."""
+    return select(WebhookSubscription).where(
+        WebhookSubscription.project_id == _own_project_id(principal), WebhookSubscription.deleted_at.is_(None)
+    )
+
+
+def webhook_subscription_of_project(project_id: str) -> Select[tuple[WebhookSubscription]]:
+    """The live subscription of a project the caller already acts for: code emitting that project's events."""
+    return select(WebhookSubscription).where(
+        WebhookSubscription.project_id == project_id, WebhookSubscription.deleted_at.is_(None)
+    )
+
+
+def webhook_messages_of(subscription: WebhookSubscription) -> Select[tuple[WebhookMessage]]:
+    return select(WebhookMessage).where(
+        WebhookMessage.project_id == subscription.project_id, WebhookMessage.subscription_id == subscription.id
+    )
+
+
+def update_webhook_messages_of(subscription: WebhookSubscription) -> Update:
+    return update(WebhookMessage).where(
+        WebhookMessage.project_id == subscription.project_id, WebhookMessage.subscription_id == subscription.id
+    )
+
+
+def webhook_attempts_of(message_ids: list[str], project_id: str) -> Select[tuple[WebhookAttempt]]:
+    """The attempts of messages already read through webhook_messages_of (so of `project_id`)."""
+    return select(WebhookAttempt).where(WebhookAttempt.project_id == project_id, WebhookAttempt.message_id.in_(message_ids))
+
+
+def webhook_delivery(message_id: str) -> Select[tuple[WebhookMessage, WebhookSubscription]]:
+    """A message and its subscription, in whatever project: for the delivery worker, not a tenant's read."""
+    return (
+        select(WebhookMessage, WebhookSubscription)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookMessage.subscription_id)
+        .where(WebhookMessage.id == message_id)
+    )
+
+
+def update_webhook_message(message_id: str) -> Update:
+    """One message, in whatever project: for the delivery worker recording an attempt."""
+    return update(WebhookMessage).where(WebhookMessage.id == message_id)
+
+
+def update_webhook_subscription(subscription_id: str) -> Update:
+    """One subscription, in whatever project: for the delivery worker recording how deliveries fare."""
+    return update(WebhookSubscription).where(WebhookSubscription.id == subscription_id)
+
+
+def project_logs(principal: Principal) -> Select[tuple[ToolExecutionLog]]:
+    """The calling project's tool execution logs."""
+    return select(ToolExecutionLog).where(ToolExecutionLog.project_id == _own_project_id(principal))
+
+
+def expired_logs(before: datetime) -> Select[tuple[str]]:
+    """Ids of logs older than `before`, in every project: for the retention sweep, not for a tenant's read."""
+    return select(ToolExecutionLog.id).where(ToolExecutionLog.created_at < before)
+
+
+def project_usage_events(principal: Principal) -> Select[tuple[UsageEvent]]:
+    """The calling project's usage events."""
+    return select(UsageEvent).where(UsageEvent.project_id == _own_project_id(principal))
+
+
+def org_usage_events(principal: Principal) -> Select[tuple[UsageEvent]]:
+    """The usage events of every project of the calling organization, deleted ones included."""
+    return select(UsageEvent).where(UsageEvent.org_id == principal.org_id)
+
+
+def rate_limit_of(project_id: str) -> Select[tuple[ProjectRateLimit]]:
+    """The rate-limit override of a project the caller already holds (an authenticated key's, or one of its org's)."""
+    return select(ProjectRateLimit).where(ProjectRateLimit.project_id == project_id)
+
+
 async def project_of_org(
     session: AsyncSession, principal: Principal, project_id: str, *, for_update: bool = False
 ) -> Project:
@@ -109,3 +218,120 @@ async def project_of_org(
     if project is None:
         raise ProjectNotFound()
     return project
+
+
+# --- keys, lifecycle, members and the audit log (issue 7) ----------------------------------------
+
+
+def expire_project_keys(project: Project, moment: datetime) -> Update:
+    """The project's unrevoked keys stop working at `moment`, or earlier if they expire sooner."""
+    sooner = and_(ApiKey.expires_at.is_not(None), ApiKey.expires_at < moment)
+    return (
+        update(ApiKey)
+        .where(ApiKey.project_id == project.id, ApiKey.revoked_at.is_(None))
+        .values(expires_at=case((sooner, ApiKey.expires_at), else_=moment))
+    )
+
+
+def project_keys_named(project: Project, name: str, now: datetime) -> Select[tuple[ApiKey]]:
+    return live_project_keys(project, now).where(ApiKey.name == name)
+
+
+def deleted_projects(org_id: str, deleted_after: datetime) -> Select[tuple[Project]]:
+    """The organization's deleted projects still within their retention: the ones restore can reach."""
+    return select(Project).where(
+        Project.org_id == org_id, Project.deleted_at.is_not(None), Project.deleted_at > deleted_after
+    )
+
+
+async def deleted_project_of_org(
+    session: AsyncSession, principal: Principal, project_id: str, deleted_after: datetime
+) -> Project:
+    """The principal's organization's deleted, still restorable project `project_id` (locked), or 404."""
+    if not ids.looks_like("pr", project_id):
+        raise ProjectNotFound()
+    statement = deleted_projects(principal.org_id, deleted_after).where(Project.id == project_id)
+    project = await session.scalar(statement.with_for_update())
+    if project is None:
+        raise ProjectNotFound()
+    return project
+
+
+def projects_due_for_purge(deleted_before: datetime, waiting_on_job: str) -> Select[tuple[str, str]]:
+    """Every organization's projects deleted before the cutoff, except those an outbox job of kind
+    `waiting_on_job` (keyed by project id) still has to finish: for the purge job, not a tenant's read."""
+    waiting = exists().where(OutboxJob.kind == waiting_on_job, OutboxJob.key == Project.id)
+    return (
+        select(Project.id, Project.org_id)
+        .where(Project.deleted_at.is_not(None), Project.deleted_at < deleted_before, ~waiting)
+        .order_by(Project.deleted_at, Project.id)
+    )
+
+
+def purge_project(project_id: str) -> list[Delete]:
+    """Deletes of every row the project owns, children before parents, then of the project itself.
+
+    Built from the schema rather than a list, so a table added later with a `project_id` column
+    is purged without anyone remembering to; tables below those cascade through their foreign
+    keys. The audit log is the exception: its events outlive the project (audit.redact_project).
+    """
+    statements = [
+        delete(table).where(table.c.project_id == project_id)
+        for table in reversed(Base.metadata.sorted_tables)
+        if "project_id" in table.c and table is not AuditEvent.__table__
+    ]
+    statements.append(delete(Project).where(Project.id == project_id))
+    return statements
+
+
+def revocable_accounts(project_id: str) -> Select[tuple[ConnectedAccount]]:
+    """A (deleted) project's live OAuth2 accounts not yet revoked, for the job that revokes their
+    grants upstream; it acts for that project only."""
+    return select(ConnectedAccount).where(
+        ConnectedAccount.project_id == project_id,
+        ConnectedAccount.deleted_at.is_(None),
+        ConnectedAccount.auth_scheme == "OAUTH2",
+        ConnectedAccount.status != "REVOKED",
+    )
+
+
+def membership(member_id: str, org_id: str) -> Select[tuple[Membership]]:
+    return select(Membership).where(Membership.member_id == member_id, Membership.org_id == org_id)
+
+
+def _member_id(principal: Principal) -> str:
+    if principal.member_id is None:
+        raise AssertionError("a member's organizations need a user key principal")
+    return principal.member_id
+
+
+def member_org_ids(principal: Principal) -> Select[tuple[str]]:
+    return select(Membership.org_id).where(Membership.member_id == _member_id(principal))
+
+
+def member_organizations(principal: Principal) -> Select[tuple[Organization]]:
+    """The organizations the member behind a user key belongs to."""
+    return select(Organization).where(Organization.id.in_(member_org_ids(principal)))
+
+
+def live_projects_of_member(principal: Principal) -> Select[tuple[Project]]:
+    """The live projects of every organization the member belongs to."""
+    return select(Project).where(Project.org_id.in_(member_org_ids(principal)), Project.deleted_at.is_(None))
+
+
+def members_of(org_id: str) -> Select[tuple[Member, str]]:
+    """The organization's members with their role there: for the operator's command line."""
+    return (
+        select(Member, Membership.role)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(Membership.org_id == org_id)
+    )
+
+
+def audit_events(principal: Principal) -> Select[tuple[AuditEvent]]:
+    """The audit log of the principal's organization."""
+    return select(AuditEvent).where(AuditEvent.org_id == principal.org_id)
+
+
+def project_audit_events(project_id: str) -> Update:
+    return update(AuditEvent).where(AuditEvent.project_id == project_id)

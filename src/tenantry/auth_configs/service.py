@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry import audit
 from tenantry.vault import service as vault
 from tenantry.auth.principal import Principal
 from tenantry.auth_configs import schemas
@@ -17,20 +18,17 @@ from tenantry.kit.masking import mask
 from tenantry.kit.pagination import PageRequest, total_pages
 from tenantry.models import AuthConfig
 from tenantry.toolkits.catalog import Toolkit, get_catalog
+from tenantry.webhooks import events
 
 DEFAULT_PAGE_SIZE = 20
 # App identifiers that are public by nature; every other credential is obfuscated on read.
 PUBLIC_CREDENTIALS = frozenset({"client_id", "consumer_key", "scopes", "user_scopes"})
 
 
-def _field_error(field: str, problem: str) -> InvalidRequest:
-    return InvalidRequest(f"{field}: {problem}", errors=[f"{field}: {problem}"])
-
-
 def _toolkit(slug: str) -> Toolkit:
     toolkit = get_catalog().get(slug)
     if toolkit is None:
-        raise _field_error("toolkit.slug", f"no toolkit {slug!r} in this server's catalog")
+        raise InvalidRequest.field("toolkit.slug", f"no toolkit {slug!r} in this server's catalog")
     return toolkit
 
 
@@ -42,9 +40,9 @@ def _check_custom_credentials(toolkit: Toolkit, scheme: str, credentials: dict[s
     spec = toolkit.scheme(scheme)
     if spec is None:
         offered = ", ".join(spec.mode for spec in toolkit.auth_schemes) or "none"
-        raise _field_error("auth_config.authScheme", f"toolkit {toolkit.slug!r} does not offer {scheme} (it offers {offered})")
+        raise InvalidRequest.field("auth_config.authScheme", f"toolkit {toolkit.slug!r} does not offer {scheme} (it offers {offered})")
     if scheme not in schemas.SUPPORTED_SCHEMES:
-        raise _field_error("auth_config.authScheme", f"{scheme} is not supported by this server yet")
+        raise InvalidRequest.field("auth_config.authScheme", f"{scheme} is not supported by this server yet")
     missing = [field.name for field in spec.auth_config_fields if field.required and credentials.get(field.name) in (None, "")]
     if missing:
         raise InvalidRequest(
@@ -102,6 +100,13 @@ async def create(session: AsyncSession, principal: Principal, payload: schemas.A
         created_by=principal.key_id,
     )
     await AuthConfigRepository(session, principal).add(auth_config)
+    await audit.record(
+        session,
+        principal,
+        "auth_config.created",
+        auth_config,
+        details={"toolkit": toolkit.slug, "name": auth_config.name, "auth_scheme": scheme, "is_composio_managed": auth_config.is_composio_managed},
+    )
     return schemas.AuthConfigCreated(
         toolkit=schemas.ToolkitRef(slug=toolkit.slug),
         auth_config=schemas.CreatedAuthConfig(
@@ -214,7 +219,7 @@ async def update(
     auth_config = await require(session, principal, auth_config_id, for_update=True)
     expected = "default" if auth_config.is_composio_managed else "custom"
     if changes.type != expected:
-        raise _field_error("type", f"this auth config is {expected!r}; send type {expected!r}")
+        raise InvalidRequest.field("type", f"this auth config is {expected!r}; send type {expected!r}")
     secrets = await secrets_of(session, auth_config)
     sent = changes.model_fields_set
     if isinstance(changes, schemas.CustomAuthConfigUpdate):
@@ -251,17 +256,24 @@ async def update(
         auth_config.is_enabled_for_tool_router = changes.is_enabled_for_tool_router
     auth_config.secrets = await vault.seal(session, auth_config.project_id, secrets, context=_context(auth_config.id))
     await session.flush()
+    # Field names only: credentials are secrets, and the log never holds one.
+    await audit.record(session, principal, "auth_config.updated", auth_config, details={"fields": sorted(sent - {"type"})})
     return schemas.Success(message="Auth config updated successfully")
 
 
 async def set_status(session: AsyncSession, principal: Principal, auth_config_id: str, enabled: bool) -> schemas.Success:
     auth_config = await require(session, principal, auth_config_id, for_update=True)
+    newly_disabled = not enabled and not auth_config.is_disabled
     auth_config.is_disabled = not enabled
     await session.flush()
+    await audit.record(session, principal, f"auth_config.{'enabled' if enabled else 'disabled'}", auth_config)
+    if newly_disabled:
+        await events.emit(session, auth_config.project_id, events.AUTH_CONFIG_DISABLED, lambda: get(session, principal, auth_config.id))
     return schemas.Success(message=f"Auth config {'enabled' if enabled else 'disabled'} successfully")
 
 
 async def delete(session: AsyncSession, principal: Principal, auth_config_id: str) -> schemas.Success:
     auth_config = await require(session, principal, auth_config_id, for_update=True)
     await AuthConfigRepository(session, principal).delete(auth_config)
+    await audit.record(session, principal, "auth_config.deleted", auth_config, details={"name": auth_config.name})
     return schemas.Success(message="Auth config deleted successfully")

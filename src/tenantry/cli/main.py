@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tenantry import migrations
+from tenantry.cli.toolkits import app as toolkits_app
 from tenantry.config import Settings, get_settings
 
 app = typer.Typer(
@@ -25,6 +26,9 @@ app.add_typer(org_app, name="org")
 app.add_typer(db_app, name="db")
 keys_app = typer.Typer(help="The master keys that protect stored secrets.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(toolkits_app, name="toolkits")
+member_app = typer.Typer(help="Members of organizations and their user API keys.", no_args_is_help=True)
+app.add_typer(member_app, name="member")
 
 err = Console(stderr=True)
 
@@ -110,6 +114,95 @@ async def _create_organization(payload):  # type: ignore[no-untyped-def]
     try:
         async with unit_of_work(create_sessionmaker(engine)) as session:
             return await service.create(session, payload)
+    finally:
+        await engine.dispose()
+
+
+@member_app.command("create")
+def member_create(
+    org_id: Annotated[str, typer.Argument(help="The organization (ok_…).")],
+    email: Annotated[str, typer.Argument(help="The member's email; one person is one member across organizations.")],
+    name: Annotated[str, typer.Option(help="The member's name.")],
+    role: Annotated[str, typer.Option(help="admin, or developer (no deleting projects, no audit log).")] = "developer",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+) -> None:
+    """Add a member to an organization and print a user API key for them (shown only this once)."""
+    from pydantic import ValidationError
+
+    from tenantry.errors import AppError
+    from tenantry.members import service
+    from tenantry.members.schemas import MemberCreate
+
+    try:
+        payload = MemberCreate(email=email, name=name, role=role)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        err.print(f"[red]invalid {problem['loc'][0]}:[/] {escape(problem['msg'])}")
+        raise typer.Exit(2) from None
+    migrations.upgrade(get_settings().resolved_database_url)
+    try:
+        created = asyncio.run(_in_transaction(lambda session: service.create(session, org_id, payload)))
+    except AppError as exc:
+        err.print(f"[red]cannot add the member:[/] {escape(exc.message)}")
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(created.model_dump(mode="json")))
+        return
+    err.print(f"{created.email} is now {created.role.value} of {created.org_id} (member {created.id})")
+    err.print("Their user API key, shown only now (send it as the x-user-api-key header):")
+    typer.echo(created.api_key)
+
+
+@member_app.command("list")
+def member_list(
+    org_id: Annotated[str, typer.Argument(help="The organization (ok_…).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array on stdout.")] = False,
+) -> None:
+    """List an organization's members and their roles."""
+    from tenantry.members import service
+
+    migrations.upgrade(get_settings().resolved_database_url)
+    members = asyncio.run(_in_transaction(lambda session: service.list_members(session, org_id)))
+    if as_json:
+        typer.echo(json.dumps([member.model_dump(mode="json") for member in members]))
+        return
+    for member in members:
+        typer.echo(f"{member.id}  {member.role.value:9}  {member.email}  {member.name}")
+
+
+@member_app.command("set-password")
+def member_set_password(
+    email: Annotated[str, typer.Argument(help="The member's email.")],
+) -> None:
+    """Set or reset a member's dashboard password, read from a prompt (or one line of stdin when piped).
+
+    The member's failed sign-ins are forgiven and their dashboard sessions end.
+    """
+    import sys
+
+    from tenantry.dashboard import accounts
+    from tenantry.errors import AppError
+
+    if sys.stdin.isatty():
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    migrations.upgrade(get_settings().resolved_database_url)
+    try:
+        member = asyncio.run(_in_transaction(lambda session: accounts.set_password(session, email, password)))
+    except AppError as exc:
+        err.print(f"[red]cannot set the password:[/] {escape(exc.message)}")
+        raise typer.Exit(1) from None
+    err.print(f"Password set for {member.email} ({member.id}); they can sign in to the dashboard at /dashboard")
+
+
+async def _in_transaction(work):  # type: ignore[no-untyped-def]
+    from tenantry.db import create_engine, create_sessionmaker, unit_of_work
+
+    engine = create_engine(get_settings().resolved_database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await work(session)
     finally:
         await engine.dispose()
 

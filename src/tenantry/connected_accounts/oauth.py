@@ -123,6 +123,28 @@ async def refresh(app: OAuthApp, refresh_token: str) -> dict[str, Any]:
     return await _token_request(app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
+async def revoke(app: OAuthApp, revoke_url: str, token: str, token_type_hint: str) -> None:
+    """Revokes a token at the provider (RFC 7009); raises ProviderRejected or ProviderUnavailable."""
+    form = {"token": token, "token_type_hint": token_type_hint}
+    auth = None
+    if app.secret_in_basic_auth:
+        auth = httpx.BasicAuth(app.client_id, app.client_secret or "")
+    else:
+        form["client_id"] = app.client_id
+        if app.client_secret:
+            form["client_secret"] = app.client_secret
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http:
+            response = await http.post(revoke_url, data=form, auth=auth, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"revocation endpoint unreachable: {type(exc).__name__}") from None
+    if response.status_code >= 500:
+        raise ProviderUnavailable(f"revocation endpoint answered {response.status_code}")
+    if response.status_code >= 400:
+        error = _parse(response).get("error") or f"HTTP {response.status_code}"
+        raise ProviderRejected(str(error)[:200])
+
+
 def expiry_of(tokens: dict[str, Any]) -> datetime | None:
     try:
         seconds = int(tokens.get("expires_in") or 0)

@@ -30,14 +30,16 @@ from tenantry.connected_accounts.repository import (
     ConnectedAccountRepository,
 )
 from tenantry.db import unit_of_work
-from tenantry.errors import AliasTaken, AuthConfigNotFound, ConnectedAccountNotFound, InvalidRequest, InvalidTransition
+from tenantry.errors import AliasTaken, AppError, AuthConfigNotFound, ConnectedAccountNotFound, InvalidRequest, InvalidTransition
 from tenantry.kit import ids, keys
 from tenantry.kit.masking import mask_fields
 from tenantry.kit.pagination import PageRequest, total_pages
 from tenantry.kit.time import iso, utcnow
 from tenantry.models import AuthConfig, ConnectedAccount
+from tenantry.settings import service as project_settings
 from tenantry.settings.schemas import ProjectConfig
 from tenantry.toolkits.catalog import AuthSchemeSpec, Toolkit, get_catalog
+from tenantry.webhooks import events
 
 DEFAULT_PAGE_SIZE = 20
 INITIATION_WINDOW = timedelta(minutes=10)
@@ -48,10 +50,6 @@ REFRESH_MARGIN = timedelta(seconds=60)
 INTERNAL_FIELDS = frozenset({"code_verifier"})
 # Schemes whose credentials PATCH may change (reference §3.4).
 PATCHABLE_SCHEMES = frozenset({"BEARER_TOKEN", "API_KEY", "BASIC", "BASIC_WITH_JWT", "GOOGLE_SERVICE_ACCOUNT", "SERVICE_ACCOUNT"})
-
-
-def _field_error(field: str, problem: str) -> InvalidRequest:
-    return InvalidRequest(f"{field}: {problem}", errors=[f"{field}: {problem}"])
 
 
 def _context(account_id: str) -> str:
@@ -71,7 +69,7 @@ def _checked_callback_url(url: str | None, field: str) -> str | None:
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise _field_error(field, "must be an http(s) URL")
+        raise InvalidRequest.field(field, "must be an http(s) URL")
     return url
 
 
@@ -157,6 +155,17 @@ async def _auth_config_of(session: AsyncSession, principal: Principal, account: 
     return auth_config
 
 
+async def _emit(session: AsyncSession, account: ConnectedAccount, event_type: str) -> None:
+    """Tells the project's webhook subscription, in this transaction, what became of `account`."""
+
+    async def data() -> schemas.ConnectedAccountListItem:
+        auth_config = await _auth_config_of(session, capability_principal(account.project_id), account)
+        settings = await project_settings.read_in(session, account.project_id)
+        return await _to_schema(session, account, auth_config, settings, detail=True)
+
+    await events.emit(session, account.project_id, event_type, data)
+
+
 async def get(session: AsyncSession, principal: Principal, account_id: str, settings: ProjectConfig) -> schemas.ConnectedAccount:
     account = await _require(session, principal, account_id)
     auth_config = await _auth_config_of(session, principal, account)
@@ -211,11 +220,11 @@ async def _target(session: AsyncSession, principal: Principal, auth_config_id: s
             f"No auth config {auth_config_id!r} in this project", errors=[f"{field}: no such auth config"]
         )
     if auth_config.is_disabled:
-        raise _field_error(field, f"auth config {auth_config_id} is disabled; enable it to make new connections")
+        raise InvalidRequest.field(field, f"auth config {auth_config_id} is disabled; enable it to make new connections")
     toolkit = get_catalog().get(auth_config.toolkit_slug)
     spec = toolkit.scheme(auth_config.auth_scheme) if toolkit else None
     if toolkit is None or spec is None:
-        raise _field_error(field, f"toolkit {auth_config.toolkit_slug!r} no longer offers {auth_config.auth_scheme}")
+        raise InvalidRequest.field(field, f"toolkit {auth_config.toolkit_slug!r} no longer offers {auth_config.auth_scheme}")
     return _Target(auth_config, toolkit, spec)
 
 
@@ -231,7 +240,7 @@ def _require_fields(spec: AuthSchemeSpec, values: dict[str, Any], prefix: str) -
 async def _oauth_app(session: AsyncSession, target: _Target) -> oauth.OAuthApp:
     oauth2 = target.toolkit.oauth2
     if oauth2 is None:
-        raise _field_error("auth_config.id", f"toolkit {target.toolkit.slug!r} has no OAuth2 endpoints in the catalog")
+        raise InvalidRequest.field("auth_config.id", f"toolkit {target.toolkit.slug!r} has no OAuth2 endpoints in the catalog")
     credentials = (await auth_configs.secrets_of(session, target.auth_config))["credentials"]
     if target.auth_config.is_composio_managed:
         assert target.toolkit.managed_app is not None
@@ -319,7 +328,7 @@ async def create(
     values: dict[str, Any] = {}
     if connection.state is not None:
         if connection.state.authScheme != target.auth_config.auth_scheme:
-            raise _field_error(
+            raise InvalidRequest.field(
                 "connection.state.authScheme",
                 f"the auth config uses {target.auth_config.auth_scheme}, not {connection.state.authScheme}",
             )
@@ -339,6 +348,8 @@ async def create(
         account.status = schemas.Status.ACTIVE
         await _seal(session, account, values)
     await session.flush()
+    if account.status == schemas.Status.ACTIVE:
+        await _emit(session, account, events.CONNECTED_ACCOUNT_ACTIVE)
     shown = _shown(account, await _secrets(session, account), settings)
     return schemas.ConnectedAccountCreated(
         id=account.id,
@@ -387,9 +398,9 @@ async def update(
     if changes.connection is not None:
         state = changes.connection.state
         if state.authScheme != account.auth_scheme:
-            raise _field_error("connection.state.authScheme", f"this account uses {account.auth_scheme}")
+            raise InvalidRequest.field("connection.state.authScheme", f"this account uses {account.auth_scheme}")
         if account.auth_scheme not in PATCHABLE_SCHEMES:
-            raise _field_error("connection.state.authScheme", f"{account.auth_scheme} credentials cannot be patched")
+            raise InvalidRequest.field("connection.state.authScheme", f"{account.auth_scheme} credentials cannot be patched")
         values = await _secrets(session, account)
         for key, value in state.val.items():
             if value is None:
@@ -412,7 +423,7 @@ async def _target_of(session: AsyncSession, principal: Principal, account: Conne
     toolkit = get_catalog().get(auth_config.toolkit_slug)
     spec = toolkit.scheme(auth_config.auth_scheme) if toolkit else None
     if toolkit is None or spec is None:
-        raise _field_error("auth_config", f"toolkit {auth_config.toolkit_slug!r} no longer offers {auth_config.auth_scheme}")
+        raise InvalidRequest.field("auth_config", f"toolkit {auth_config.toolkit_slug!r} no longer offers {auth_config.auth_scheme}")
     return _Target(auth_config, toolkit, spec)
 
 
@@ -429,6 +440,7 @@ async def set_enabled(session: AsyncSession, principal: Principal, account_id: s
         account.status_reason = "Connection status updated by user"
         account.updated_at = utcnow()
         await session.flush()
+        await _emit(session, account, events.CONNECTED_ACCOUNT_ACTIVE if enabled else events.CONNECTED_ACCOUNT_DISABLED)
     return schemas.Success()
 
 
@@ -437,6 +449,7 @@ async def delete(session: AsyncSession, principal: Principal, account_id: str) -
     account.deleted_at = utcnow()
     account.oauth_state_digest = account.link_token_digest = None
     await session.flush()
+    await _emit(session, account, events.CONNECTED_ACCOUNT_DELETED)
     return schemas.Success()
 
 
@@ -496,6 +509,55 @@ async def _expire(session: AsyncSession, account: ConnectedAccount, values: dict
     account.status_reason = reason
     account.updated_at = utcnow()
     await _seal(session, account, {**values, "expired_at": iso(utcnow())})
+    await session.flush()
+    await _emit(session, account, events.CONNECTED_ACCOUNT_EXPIRED)
+
+
+# --- revoking at the provider ---------------------------------------------------------------------
+
+
+# The sealed values that are the provider's grant; they are dropped once it is revoked.
+GRANT_FIELDS = ("refresh_token", "access_token", "id_token")
+
+
+@dataclass(frozen=True)
+class UpstreamGrant:
+    """What revoking an account's OAuth2 grant at its provider (RFC 7009) needs."""
+
+    app: oauth.OAuthApp
+    revoke_url: str
+    # (token, token_type_hint), the refresh token first: revoking it ends the whole grant.
+    tokens: list[tuple[str, str]]
+
+
+async def upstream_grant(session: AsyncSession, principal: Principal, account_id: str) -> UpstreamGrant | None:
+    """The account's OAuth2 grant when it holds tokens and its toolkit can revoke them, else None."""
+    account = await _require(session, principal, account_id)
+    if account.auth_scheme != AuthScheme.OAUTH2 or account.status == schemas.Status.REVOKED:
+        return None
+    try:
+        target = await _target_of(session, principal, account)
+    except AppError:
+        return None
+    oauth2 = target.toolkit.oauth2
+    if oauth2 is None or oauth2.revoke_url is None:
+        return None
+    values = await _secrets(session, account)
+    tokens = [(values[name], name) for name in GRANT_FIELDS[:2] if values.get(name)]
+    if not tokens:
+        return None
+    return UpstreamGrant(await _oauth_app(session, target), oauth2.revoke_url, tokens)
+
+
+async def mark_revoked(session: AsyncSession, principal: Principal, account_id: str, reason: str) -> None:
+    """The account's grant was revoked upstream: it becomes REVOKED and forgets its tokens."""
+    account = await _require(session, principal, account_id, for_update=True)
+    values = await _secrets(session, account)
+    account.status = schemas.Status.REVOKED
+    account.status_reason = reason
+    account.token_expires_at = None
+    account.updated_at = utcnow()
+    await _seal(session, account, {key: value for key, value in values.items() if key not in GRANT_FIELDS})
     await session.flush()
 
 
@@ -565,6 +627,7 @@ async def complete_oauth(
     account.updated_at = utcnow()
     await _seal(session, account, {**kept, **tokens})
     await session.flush()
+    await _emit(session, account, events.CONNECTED_ACCOUNT_ACTIVE)
     return BrowserOutcome(account.id, True, "Connected.", _finish_redirect(kept, account, True))
 
 
@@ -615,6 +678,7 @@ async def submit_link(session: AsyncSession, token: str, form: dict[str, str]) -
     account.updated_at = utcnow()
     await _seal(session, account, values)
     await session.flush()
+    await _emit(session, account, events.CONNECTED_ACCOUNT_ACTIVE)
     return BrowserOutcome(account.id, True, "Connected.", _finish_redirect(values, account, True))
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.kit.time import utcnow
@@ -20,6 +21,10 @@ class ApiKey(Base):
     project_id: Mapped[str | None] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), default=None
     )
+    # The member a user key (`uak_`) belongs to; its `org_id` is the organization it was issued in.
+    member_id: Mapped[str | None] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), default=None, index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     last4: Mapped[str] = mapped_column(String(4))
@@ -27,6 +32,8 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A scoped project key: permission area -> level (tenantry.auth.scopes). None is full access.
+    scopes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     __table_args__ = (
         Index(

@@ -39,6 +39,14 @@ class Project(Timestamps, Base):
             sqlite_where=deleted_at.is_(None),
             postgresql_where=deleted_at.is_(None),
         ),
+        # Serves the trash (restorable projects) and the purge of those past their retention.
+        Index(
+            "ix_projects_deleted_at",
+            "deleted_at",
+            "id",
+            sqlite_where=deleted_at.is_not(None),
+            postgresql_where=deleted_at.is_not(None),
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""Who may manage projects: an organization key, reaching its own organization's projects only."""
+"""Who may manage projects: an organization key, or a member's user key (tenantry.members.auth),
+reaching that organization's projects only."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Path
 
 from tenantry.auth import tenancy
-from tenantry.auth.principal import Principal, org_principal
 from tenantry.db import Session
+from tenantry.members.auth import OrgActor, OrgAdmin
 from tenantry.models import Project
 
-OrgKey = Annotated[Principal, Depends(org_principal)]
+# Any member of the organization, or its organization key.
+OrgKey = OrgActor
+# Deleting and restoring projects and reading the audit log need an admin (or the organization key).
+OrgAdminKey = OrgAdmin
 ProjectId = Annotated[str, Path(description="The project's id, `pr_` + 12 characters.")]
 
 
@@ -20,7 +24,7 @@ async def _org_project(principal: OrgKey, session: Session, nano_id: ProjectId) 
 
 
 async def _locked_org_project(principal: OrgKey, session: Session, nano_id: ProjectId) -> Project:
-    # Changes that must not interleave (delete, regenerate) hold the project row until commit.
+    # Changes that must not interleave (delete, regenerate, key changes) hold the project row until commit.
     return await tenancy.project_of_org(session, principal, nano_id, for_update=True)
 
 

@@ -60,3 +60,7 @@ class ProjectList(BaseModel):
 
 class ProjectDeleted(BaseModel):
     status: Literal["success"] = "success"
+    revoke_job_id: str | None = Field(
+        default=None,
+        description="With `revoke_on_delete=true`: the background job revoking the project's OAuth grants upstream.",
+    )

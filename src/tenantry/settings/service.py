@@ -10,7 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry import cache
+from tenantry import audit, cache
+from tenantry.auth.principal import Principal
 from tenantry.cache import ProcessCache
 from tenantry.errors import ProjectNotFound
 from tenantry.models import ProjectSettings
@@ -69,11 +70,33 @@ async def read(process_cache: ProcessCache, project_id: str) -> ProjectConfig:
     )
 
 
-async def update(session: AsyncSession, project_id: str, changes: ProjectConfigUpdate) -> ProjectConfig:
-    settings = await SettingsRepository(session, project_id).get(for_update=True)
+async def read_json(process_cache: ProcessCache, project_id: str) -> bytes:
+    """The settings as the JSON the API answers with, serialised once per change rather than per read."""
+
+    async def load(session: AsyncSession) -> bytes:
+        return (await _load(session, project_id)).model_dump_json().encode()
+
+    return await process_cache.get_or_load("project_settings_json", project_id, load)
+
+
+async def read_in(session: AsyncSession, project_id: str) -> ProjectConfig:
+    """The settings as `session`'s transaction sees them, for code that has a session but no cache."""
+    return await _load(session, project_id)
+
+
+async def update(session: AsyncSession, principal: Principal, changes: ProjectConfigUpdate) -> ProjectConfig:
+    assert principal.project_id is not None
+    settings = await SettingsRepository(session, principal.project_id).get(for_update=True)
     if settings is None:
         raise ProjectNotFound()
+    before = to_schema(settings).model_dump(mode="json")
     apply(settings, changes)
     await session.flush()
     await cache.invalidate(session)
-    return to_schema(settings)
+    after = to_schema(settings)
+    # No setting holds a secret, so the log keeps old and new values alike.
+    changed = audit.changed(before, after.model_dump(mode="json"))
+    if changed:
+        target = audit.Target("project_settings", principal.project_id, principal.project_id)
+        await audit.record(session, principal, "project_settings.updated", target, details={"changes": changed})
+    return after

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib import resources
@@ -86,6 +87,7 @@ class Catalog:
     def __init__(self, toolkits: Iterable[Toolkit]) -> None:
         self._toolkits = tuple(toolkits)
         self._by_slug = {toolkit.slug: toolkit for toolkit in self._toolkits}
+        self._tools = {tool.slug: (toolkit, tool) for toolkit in self._toolkits for tool in toolkit.tools}
 
     def get(self, slug: str) -> Toolkit | None:
         """The toolkit with that slug (any letter case), or None."""
@@ -103,6 +105,16 @@ class Catalog:
 
     def all(self) -> tuple[Toolkit, ...]:
         return self._toolkits
+
+    def tool(self, slug: str) -> tuple[Toolkit, Tool] | None:
+        """The tool with that slug (any letter case) and its toolkit, or None."""
+        return self._tools.get(slug.upper())
+
+    def tools(self) -> Iterator[tuple[Toolkit, Tool]]:
+        """Every tool, in catalog order."""
+        for toolkit in self._toolkits:
+            for tool in toolkit.tools:
+                yield toolkit, tool
 
     def categories(self) -> tuple[Category, ...]:
         """The categories the toolkits use, each once, by name."""
@@ -186,42 +198,48 @@ def _defaults(released_at: datetime) -> dict[str, Any]:
     }
 
 
-def load_catalog(operator_file: Path | None = None) -> Catalog:
-    """The built-in catalog with `operator_file` (TOML or JSON) laid over it."""
+def _read_operator_file(operator_file: Path) -> tuple[_CatalogFile, datetime]:
+    source = str(operator_file)
+    if operator_file.suffix.lower() not in (".toml", ".json"):
+        raise CatalogError(f"Invalid toolkit catalog {source}: the file name must end in .toml or .json")
+    try:
+        text = operator_file.read_text("utf-8")
+        modified = datetime.fromtimestamp(operator_file.stat().st_mtime, UTC)
+    except OSError as exc:
+        raise CatalogError(f"Cannot read toolkit catalog {source}: {exc.strerror or exc}") from None
+    return _read_file(text, source, operator_file.suffix.lower()), modified
+
+
+def load_catalog(operator_files: Path | Sequence[Path] | None = None) -> Catalog:
+    """The built-in catalog with the operator's files (TOML or JSON) laid over it, in order."""
+    if operator_files is None:
+        operator_files = ()
+    elif isinstance(operator_files, Path):
+        operator_files = (operator_files,)
     builtin_text = resources.files("tenantry.toolkits").joinpath(BUILTIN_CATALOG).read_text("utf-8")
     builtin = _read_file(builtin_text, "(built-in)", ".toml")
     builtin_released = moment(builtin.released_at or date(1970, 1, 1))
+    operators = [(str(path), *_read_operator_file(path)) for path in operator_files]
 
-    operator: _CatalogFile | None = None
-    source = "(built-in)"
-    if operator_file is not None:
-        source = str(operator_file)
-        if operator_file.suffix.lower() not in (".toml", ".json"):
-            raise CatalogError(f"Invalid toolkit catalog {source}: the file name must end in .toml or .json")
-        try:
-            text = operator_file.read_text("utf-8")
-            modified = datetime.fromtimestamp(operator_file.stat().st_mtime, UTC)
-        except OSError as exc:
-            raise CatalogError(f"Cannot read toolkit catalog {source}: {exc.strerror or exc}") from None
-        operator = _read_file(text, source, operator_file.suffix.lower())
-
-    names = {**builtin.categories, **(operator.categories if operator else {})}
+    names = dict(builtin.categories)
+    for _, operator, _ in operators:
+        names.update(operator.categories)
     # slug -> (definition, origin, where its mistakes are reported)
     entries: dict[str, tuple[dict[str, Any], str, str]] = {}
     for slug, raw in builtin.toolkits.items():
         entries[slug] = ({**_defaults(builtin_released), **raw, "slug": slug}, "builtin", "(built-in)")
 
-    problems: list[str] = []
-    if operator is not None:
+    problems: dict[str, list[str]] = {}
+    for source, operator, modified in operators:
         operator_released = moment(operator.released_at) if operator.released_at else modified
         for slug, raw in operator.toolkits.items():
             enabled = raw.pop("enabled", True)
             if not isinstance(enabled, bool):
-                problems.append(f"toolkits.{slug}.enabled: must be true or false")
+                problems.setdefault(source, []).append(f"toolkits.{slug}.enabled: must be true or false")
                 continue
             computed = sorted({"slug", "origin"} & set(raw))
             if computed:
-                problems.extend(f"toolkits.{slug}.{key}: is not a known field" for key in computed)
+                problems.setdefault(source, []).extend(f"toolkits.{slug}.{key}: is not a known field" for key in computed)
                 continue
             if not enabled:
                 entries.pop(slug, None)
@@ -234,7 +252,8 @@ def load_catalog(operator_file: Path | None = None) -> Catalog:
             entries[slug] = (changed, "operator", source)
 
     toolkits: list[Toolkit] = []
-    failures: dict[str, list[str]] = {}
+    failures: dict[str, list[str]] = {source: list(found) for source, found in problems.items()}
+    tool_owners: dict[str, str] = {}
     for slug, (raw, origin, reported_in) in entries.items():
         if slug in RESERVED_SLUGS:
             failures.setdefault(reported_in, []).append(
@@ -246,23 +265,43 @@ def load_catalog(operator_file: Path | None = None) -> Catalog:
         except ValidationError as exc:
             failures.setdefault(reported_in, []).extend(_problems(exc, ("toolkits", slug)))
             continue
+        for tool in toolkit.tools:
+            owner = tool_owners.setdefault(tool.slug, slug)
+            if owner != slug:
+                failures.setdefault(reported_in, []).append(
+                    f"toolkits.{slug}.tools: {tool.slug} is already a tool of toolkit {owner}; tool slugs are unique"
+                )
         toolkits.append(toolkit)
-    if problems:
-        failures.setdefault(source, [])[:0] = problems
     for reported_in, found in failures.items():
-        raise _fail(reported_in, found)
+        if found:
+            raise _fail(reported_in, found)
     return Catalog(toolkits)
+
+
+def check_toolkit(slug: str, raw: Mapping[str, Any]) -> list[str]:
+    """What is wrong with `raw` as a new toolkit `slug` of an operator file; empty when nothing is."""
+    if slug in RESERVED_SLUGS:
+        return [f"toolkits.{slug}: '{slug}' is reserved by the toolkits API and cannot be a slug"]
+    try:
+        Toolkit.model_validate({**_defaults(datetime.now(UTC)), **raw, "slug": slug, "origin": "operator"})
+    except ValidationError as exc:
+        return _problems(exc, ("toolkits", slug))
+    return []
+
+
+def operator_files(setting: str | None) -> tuple[Path, ...]:
+    """The files TENANTRY_TOOLKITS_FILE names: one path, or several separated by the OS path separator."""
+    return tuple(Path(part) for part in (setting or "").split(os.pathsep) if part.strip())
 
 
 @lru_cache
 def get_catalog() -> Catalog:
     """This process's catalog: built-in plus TENANTRY_TOOLKITS_FILE, read on first use."""
-    setting = get_settings().toolkits_file
-    operator_file = Path(setting) if setting else None
-    catalog = load_catalog(operator_file)
+    files = operator_files(get_settings().toolkits_file)
+    catalog = load_catalog(files)
     logger.info(
         "toolkit catalog: %d toolkits%s",
         len(catalog),
-        f" (with {operator_file})" if operator_file else "",
+        f" (with {', '.join(map(str, files))})" if files else "",
     )
     return catalog

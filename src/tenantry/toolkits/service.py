@@ -61,7 +61,7 @@ class ToolkitFilter:
 
 
 @dataclass(frozen=True)
-class _Cursor:
+class OffsetCursor:
     page: int
     limit: int
     offset: int
@@ -71,7 +71,7 @@ class _Cursor:
         return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
 
     @classmethod
-    def decode(cls, value: str) -> _Cursor:
+    def decode(cls, value: str) -> OffsetCursor:
         try:
             payload = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
             cursor = cls(page=int(payload["page"]), limit=int(payload["limit"]), offset=int(payload["offset"]))
@@ -87,14 +87,14 @@ class _Cursor:
 def list_page(
     catalog: Catalog, toolkit_filter: ToolkitFilter, *, limit: int | None, cursor: str | None
 ) -> schemas.ToolkitList:
-    position = _Cursor.decode(cursor) if cursor else None
+    position = OffsetCursor.decode(cursor) if cursor else None
     page_size = limit or (position.limit if position else DEFAULT_PAGE_SIZE)
     offset = position.offset if position else 0
     page = position.page if position else 1
     toolkits = toolkit_filter.apply(catalog)
     shown = toolkits[offset : offset + page_size]
     following = offset + len(shown)
-    next_cursor = _Cursor(page + 1, page_size, following).encode() if following < len(toolkits) else None
+    next_cursor = OffsetCursor(page + 1, page_size, following).encode() if following < len(toolkits) else None
     return schemas.ToolkitList(
         items=[listed(toolkit) for toolkit in shown],
         next_cursor=next_cursor,

@@ -8,17 +8,22 @@ Auth schemes left without explicit fields get the standard fields of their mode,
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field as PydanticField,
+    PrivateAttr,
     SecretStr,
     StringConstraints,
     model_validator,
@@ -114,6 +119,36 @@ class Field(_Frozen):
         return data
 
 
+class Injection(_Frozen):
+    """One place a connection's credential goes in every request to the toolkit's API.
+
+    `value` is a template over the connection's fields, e.g. "Bearer {api_key}"; OAuth2 adds
+    `{access_token}`, and `{basic}` is base64 of "username:password" (HTTP Basic).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    location: Literal["header", "query"] = PydanticField(alias="in")
+    name: Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$")]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        return tuple(_PLACEHOLDER.findall(self.value))
+
+
+# Template values computed from a connection rather than stored in one of its fields.
+COMPUTED_CREDENTIALS = {"access_token", "basic"}
+_STANDARD_INJECTIONS: dict[str, tuple[Injection, ...]] = {
+    "OAUTH2": (Injection(location="header", name="Authorization", value="Bearer {access_token}"),),
+    "API_KEY": (Injection(location="header", name="Authorization", value="Bearer {api_key}"),),
+    "BEARER_TOKEN": (Injection(location="header", name="Authorization", value="Bearer {token}"),),
+    "BASIC": (Injection(location="header", name="Authorization", value="Basic {basic}"),),
+    "BASIC_WITH_JWT": (Injection(location="header", name="Authorization", value="Basic {basic}"),),
+    "NO_AUTH": (),
+}
+
+
 class AuthSchemeSpec(_Frozen):
     """One way to authenticate to a toolkit, with the fields each stage needs."""
 
@@ -127,6 +162,8 @@ class AuthSchemeSpec(_Frozen):
     # Overrides the toolkit's base_url for this scheme (e.g. a per-tenant host for BASIC).
     base_url: Url | None = None
     auth_hint_url: FixedUrl | None = None
+    # Where the credential goes in requests to the API; the mode's standard place when not given.
+    inject: tuple[Injection, ...] | None = None
 
     def field(self, name: str) -> Field | None:
         return next((field for field in self.fields if field.name == name), None)
@@ -139,6 +176,18 @@ class AuthSchemeSpec(_Frozen):
     def secret_field_names(self) -> frozenset[str]:
         return frozenset(field.name for field in self.fields if field.is_secret)
 
+    @property
+    def injections(self) -> tuple[Injection, ...] | None:
+        """Where the credential goes; None when this server cannot make requests with this scheme."""
+        if self.inject is not None:
+            return self.inject
+        standard = _STANDARD_INJECTIONS.get(self.mode.value)
+        known = {field.name for field in self.connection_fields} | COMPUTED_CREDENTIALS
+        if standard is None or any(set(injection.placeholders) - known for injection in standard):
+            # Custom fields without an `inject` saying where they go: nothing to send.
+            return None
+        return standard
+
     @model_validator(mode="after")
     def _field_names_are_unique(self) -> AuthSchemeSpec:
         for group in ("auth_config_fields", "connection_fields"):
@@ -146,6 +195,17 @@ class AuthSchemeSpec(_Frozen):
             duplicates = sorted({name for name in names if names.count(name) > 1})
             if duplicates:
                 raise ValueError(f"{group} names a field twice: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _injections_use_known_values(self) -> AuthSchemeSpec:
+        known = {field.name for field in self.connection_fields} | COMPUTED_CREDENTIALS
+        for injection in self.inject or ():
+            unknown = sorted(set(injection.placeholders) - known)
+            if unknown:
+                raise ValueError(
+                    f"inject {injection.name} uses {{{', '.join(unknown)}}}, which is not a connection field"
+                )
         return self
 
 
@@ -199,14 +259,165 @@ class ManagedApp(_Frozen):
         return self
 
 
+class ArgumentLocation(StrEnum):
+    """Where a tool argument goes in the HTTP request."""
+
+    path = "path"
+    query = "query"
+    header = "header"
+    body = "body"
+
+
+class Argument(_Frozen):
+    """An argument placed explicitly: its location, and its name on the wire when that differs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    location: ArgumentLocation = PydanticField(alias="in")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+_WIRE_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$")
+
+
+class ToolRequest(_Frozen):
+    """The HTTP request a tool makes against its toolkit's base URL.
+
+    `path` is relative to the base URL and may hold `{argument}` placeholders. Each argument goes
+    where `arguments` says; one it does not mention goes into the path when the path names it,
+    else into the query string (GET, HEAD, DELETE) or the body (other methods).
+    """
+
+    method: HttpMethod = "GET"
+    path: Annotated[str, StringConstraints(max_length=2000)] = ""
+    arguments: dict[str, ArgumentLocation | Argument] = PydanticField(default_factory=dict)
+    # An argument whose value is the whole body (an array, say) rather than one property of it.
+    body_argument: str | None = None
+    body_encoding: Literal["json", "form"] = "json"
+    # Sent with every call of the tool, e.g. an API version header; never a credential.
+    headers: dict[str, Annotated[str, StringConstraints(max_length=1000)]] = PydanticField(default_factory=dict)
+
+    @property
+    def path_placeholders(self) -> tuple[str, ...]:
+        return tuple(_PLACEHOLDER.findall(self.path))
+
+    def placement(self, argument: str) -> tuple[ArgumentLocation, str]:
+        """Where `argument` goes and under which name."""
+        declared = self.arguments.get(argument)
+        if isinstance(declared, Argument):
+            return declared.location, declared.name or argument
+        if declared is not None:
+            return declared, argument
+        if argument in self.path_placeholders:
+            return ArgumentLocation.path, argument
+        if self.method in ("GET", "HEAD", "DELETE"):
+            return ArgumentLocation.query, argument
+        return ArgumentLocation.body, argument
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ToolRequest:
+        if "://" in self.path or "?" in self.path or "#" in self.path:
+            raise ValueError("path is relative to the toolkit's base URL and has no query or fragment")
+        if self.path and not self.path.startswith("/"):
+            raise ValueError("path must start with /")
+        placeholders = self.path_placeholders
+        for name in placeholders:
+            location, _ = self.placement(name)
+            if location is not ArgumentLocation.path:
+                raise ValueError(f"path uses {{{name}}}, but arguments puts {name} in the {location.value}")
+        for name in self.arguments:
+            location, wire = self.placement(name)
+            if location is ArgumentLocation.path and wire not in placeholders and name not in placeholders:
+                raise ValueError(f"argument {name} goes in the path, which has no {{{name}}}")
+            if location is ArgumentLocation.header and not _WIRE_NAME.match(wire):
+                raise ValueError(f"argument {name}: {wire!r} is not a valid header name")
+        for header in self.headers:
+            if not _WIRE_NAME.match(header):
+                raise ValueError(f"headers: {header!r} is not a valid header name")
+        if self.body_argument is not None:
+            if self.method in ("GET", "HEAD"):
+                raise ValueError(f"body_argument: a {self.method} request has no body")
+            if self.placement(self.body_argument)[0] is not ArgumentLocation.body:
+                raise ValueError("body_argument must be an argument that goes in the body")
+        return self
+
+
+def _schema_problem(schema: dict[str, Any]) -> str | None:
+    try:
+        validator_for(schema, default=Draft202012Validator).check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.path)
+        return f"is not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}"
+    return None
+
+
 class Tool(_Frozen):
-    """A tool of a toolkit. The catalog only lists and counts them; execution comes later."""
+    """A tool of a toolkit: what it takes and returns (JSON Schema), and the request it makes."""
 
     slug: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_]{0,127}$")]
     name: Name
     description: Text = ""
     input_parameters: dict[str, Any] = PydanticField(default_factory=dict)
     output_parameters: dict[str, Any] = PydanticField(default_factory=dict)
+    tags: tuple[Annotated[str, StringConstraints(min_length=1, max_length=100)], ...] = ()
+    # The OAuth scopes the tool needs, as the provider names them (listed, not enforced).
+    scopes: tuple[Annotated[str, StringConstraints(min_length=1, max_length=500)], ...] = ()
+    deprecated: bool = False
+    # None for a tool that is only listed (it cannot be executed).
+    request: ToolRequest | None = None
+
+    _validator: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _valid_schemas(self) -> Tool:
+        for name in ("input_parameters", "output_parameters"):
+            problem = _schema_problem(getattr(self, name))
+            if problem:
+                raise ValueError(f"{name} {problem}")
+        kind = self.input_parameters.get("type")
+        if kind not in (None, "object"):
+            raise ValueError("input_parameters must describe an object (type = \"object\")")
+        properties = self.input_parameters.get("properties")
+        if self.request is not None and isinstance(properties, dict) and properties:
+            named = set(self.request.arguments) | set(self.request.path_placeholders)
+            if self.request.body_argument:
+                named.add(self.request.body_argument)
+            unknown = sorted(named - set(properties))
+            if unknown:
+                raise ValueError(f"request names arguments that input_parameters lacks: {', '.join(unknown)}")
+        return self
+
+    def model_post_init(self, context: Any) -> None:
+        schema = self.input_parameters or {"type": "object"}
+        self._validator = validator_for(schema, default=Draft202012Validator)(schema)
+
+    def argument_problems(self, arguments: dict[str, Any]) -> list[str]:
+        """What is wrong with `arguments` for this tool, one `arguments.<path>: problem` each."""
+        problems = []
+        for error in sorted(self._validator.iter_errors(arguments), key=lambda error: list(error.absolute_path)):
+            path = ".".join(["arguments", *(str(part) for part in error.absolute_path)])
+            problems.append(_describe(error, path))
+        return problems
+
+
+def _describe(error: Any, path: str) -> str:
+    # Messages name the rule, never the value given, which may be a secret.
+    rule, expected = error.validator, error.validator_value
+    if rule == "required":
+        missing = [name for name in expected if isinstance(error.instance, dict) and name not in error.instance]
+        return f"{path}.{missing[0] if missing else '?'}: is required"
+    if rule == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return f"{path}: must be of type {' or '.join(str(kind) for kind in kinds)}"
+    if rule == "enum":
+        return f"{path}: must be one of {', '.join(json.dumps(value) for value in expected)[:300]}"
+    if rule == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {}))) if isinstance(error.instance, dict) else []
+        return f"{path}.{extra[0] if extra else '?'}: is not an argument of this tool"
+    if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "pattern", "format", "const", "multipleOf"):
+        return f"{path}: must satisfy {rule} {json.dumps(expected)[:200]}"
+    return f"{path}: does not match the tool's input schema ({rule})"
 
 
 class Category(_Frozen):
@@ -281,6 +492,9 @@ class Toolkit(_Frozen):
     oauth2: OAuth2Spec | None = None
     oauth1: OAuth1Spec | None = None
     managed_app: ManagedApp | None = None
+    # Hosts besides the base URL's that tool requests and proxy calls may reach, e.g.
+    # "uploads.example.com" or "*.example.com" (one label), optionally with ":port".
+    allowed_hosts: tuple[Annotated[str, StringConstraints(pattern=r"^(\*\.)?[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")], ...] = ()
     tools: tuple[Tool, ...] = ()
     version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
     created_at: Moment

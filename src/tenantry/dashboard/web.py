@@ -1,0 +1,145 @@
+"""What every dashboard page shares: templates, cookies, the CSRF check, and errors as HTML pages.
+
+Every POST must carry a CSRF token in its form. A signed-in browser's token is derived from its
+session (accounts.csrf_token_for); the sign-in form, before any session exists, uses a random
+token in a cookie that the form repeats (double submit). Either way a page on another site cannot
+know the token, and SameSite=Lax keeps the session cookie off its cross-site POSTs besides.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from tenantry.config import get_settings
+from tenantry.dashboard import accounts
+from tenantry.errors import AppError, Forbidden
+from tenantry.kit.time import iso
+
+SESSION_COOKIE = "tenantry_session"
+SIGN_IN_CSRF_COOKIE = "tenantry_csrf"
+CSRF_FIELD = "csrf_token"
+PREFIX = "/dashboard"
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["when"] = lambda moment: (iso(moment) or "")[:16].replace("T", " ") if moment else "—"
+
+# Pages show keys and settings: never cached, never framed, no third-party anything.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+class SignInRequired(Exception):
+    """No valid session: the browser is sent to the sign-in page."""
+
+
+class CsrfRejected(Forbidden):
+    code, slug = 805, "Dashboard_CsrfTokenInvalid"
+    default_message = "This form has expired or did not come from this site. Reload the page and try again."
+
+
+def cookie_is_secure() -> bool:
+    return get_settings().public_url.lower().startswith("https://")
+
+
+def set_cookie(response: Response, name: str, value: str, *, max_age: int | None = None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path=PREFIX, httponly=True, samesite="lax", secure=cookie_is_secure()
+    )
+
+
+def csrf_token(request: Request) -> str:
+    """The token this browser's forms must carry."""
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if session_token:
+        return accounts.csrf_token_for(session_token)
+    token = request.cookies.get(SIGN_IN_CSRF_COOKIE)
+    if not token or len(token) > 64:
+        token = request.state.new_sign_in_csrf = secrets.token_urlsafe(24)
+    return token
+
+
+async def _check_csrf(request: Request) -> None:
+    form = await request.form()
+    presented = form.get(CSRF_FIELD)
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if session_token:
+        expected: str | None = accounts.csrf_token_for(session_token)
+    else:
+        expected = request.cookies.get(SIGN_IN_CSRF_COOKIE)
+    if not isinstance(presented, str) or not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise CsrfRejected()
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
+    values = {"csrf_token": csrf_token(request), "prefix": PREFIX, **(context or {})}
+    response = templates.TemplateResponse(request, template, values, status_code=status_code)
+    new_token = getattr(request.state, "new_sign_in_csrf", None)
+    if new_token:
+        set_cookie(response, SIGN_IN_CSRF_COOKIE, new_token)
+    return response
+
+
+def redirect(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return render(request, "error.html", {"title": title, "message": message, "status": status}, status_code=status)
+
+
+_TITLES = {400: "That did not work", 403: "Not allowed", 404: "Not found", 409: "That did not work"}
+
+
+class DashboardRoute(APIRoute):
+    """Checks the CSRF token of every POST, answers errors as pages, and adds the security headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                if request.method == "POST":
+                    await _check_csrf(request)
+                response = await handler(request)
+            except FormProblem as problem:
+                context = {**problem.context, "problem": problem.message, "problems": problem.problems}
+                response = render(request, problem.template, context, status_code=problem.status)
+            except SignInRequired:
+                target = request.url.path if request.method == "GET" else PREFIX
+                response = redirect(f"{PREFIX}/sign-in?next={quote(target, safe='/')}")
+            except AppError as error:
+                response = _error_page(request, error.status, _TITLES.get(error.status, "Something went wrong"), error.message)
+            except RequestValidationError:
+                response = _error_page(request, 400, "That did not work", "The request is not valid.")
+            response.headers.update(SECURITY_HEADERS)
+            return response
+
+        return guarded
+
+
+class FormProblem(Exception):
+    """A form to show again with a problem. Raised, not returned, so the request's transaction rolls back."""
+
+    def __init__(self, template: str, context: dict[str, Any], message: str, *, status: int = 400, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.template, self.context, self.message, self.status = template, context, message, status
+        self.problems = problems or []

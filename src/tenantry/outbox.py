@@ -1,0 +1,300 @@
+"""The transactional outbox: work written in the request's transaction, done after it commits.
+
+A service that wants something done outside its transaction (a webhook delivery, ...) calls
+`enqueue` with the session it is already using. The job is a row in that transaction: a rollback
+drops it with everything else, a commit makes it durable before any worker can see it, and so
+nothing is ever done for a change that did not happen, nor lost for one that did. After the commit
+the worker of this process is woken at once; every other worker finds the job on its next poll.
+
+Workers claim due jobs in a short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any
+number of workers claim disjoint jobs without waiting on each other; on SQLite `BEGIN IMMEDIATE`
+serializes the claim instead). A claim moves the job's `due_at` to the end of a lease and stamps
+it with a token, then the handler runs with no transaction open. Its outcome (with whatever the
+handler records) is written afterwards, together with the outcomes of the other jobs that finished
+meanwhile, in a transaction that only touches a job while its token is still the one it was
+claimed with. A worker that dies mid-job therefore leaves the job to become due again when its
+lease ends: jobs run at least once, and handlers must tolerate running twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tenantry.db import after_commit, unit_of_work
+from tenantry.kit import ids
+from tenantry.kit.time import utcnow
+from tenantry.models import OutboxJob
+
+logger = logging.getLogger("tenantry.outbox")
+
+# A handler that raises is retried with exponential backoff up to this many times, then dropped.
+MAX_UNEXPECTED_FAILURES = 25
+MAX_BACKOFF_SECONDS = 3600.0
+ERROR_LENGTH = 500
+# How long an idle worker waits after being woken before it claims.
+WAKE_COALESCE_SECONDS = 0.01
+# On shutdown, jobs in flight get this long to finish before they are cut short (and so run again
+# once their lease ends).
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+# The wake-up events of the workers running in this process.
+_local_workers: set[asyncio.Event] = set()
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed job, as its handler sees it. `attempts` counts this claim."""
+
+    id: str
+    kind: str
+    key: str | None
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    claim_token: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a job: finished (`retry_at` None) or to run again at `retry_at`.
+
+    `record`, when given, runs in the same transaction that finishes or reschedules the job, so
+    what the handler learned and the job's new state are committed together.
+    """
+
+    retry_at: datetime | None = None
+    error: str | None = None
+    record: Callable[[AsyncSession], Awaitable[None]] | None = field(default=None, compare=False)
+
+    @classmethod
+    def done(cls, record: Callable[[AsyncSession], Awaitable[None]] | None = None) -> Outcome:
+        return cls(record=record)
+
+    @classmethod
+    def retry(
+        cls, at: datetime, error: str | None = None, record: Callable[[AsyncSession], Awaitable[None]] | None = None
+    ) -> Outcome:
+        return cls(retry_at=at, error=error, record=record)
+
+
+Handler = Callable[[Job], Awaitable[Outcome]]
+
+
+def wake() -> None:
+    """Tells this process's workers there may be new work."""
+    for event in _local_workers:
+        event.set()
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxJob)
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    key: str | None = None,
+    due_at: datetime | None = None,
+) -> None:
+    """Adds a job to the caller's transaction, due at `due_at` (now when omitted).
+
+    When `key` names a job of this kind that is still waiting, no second job is made: the waiting
+    one becomes due at the earlier of the two moments. A job that a worker is running is left alone.
+    """
+    moment = due_at or utcnow()
+    insert = _insert(session)
+    statement = insert.values(
+        id=ids.ulid(), kind=kind, key=key, payload=dict(payload), due_at=moment, attempts=0, created_at=utcnow()
+    )
+    if key is not None:
+        statement = statement.on_conflict_do_update(
+            index_elements=[OutboxJob.kind, OutboxJob.key],
+            set_={"due_at": insert.excluded.due_at},
+            where=OutboxJob.claim_token.is_(None) & (OutboxJob.due_at > insert.excluded.due_at),
+        )
+    await session.execute(statement)
+    after_commit(session, wake)
+
+
+async def cancel(session: AsyncSession, kind: str, keys: Collection[str] | Select[Any]) -> int:
+    """Drops the jobs of `kind` whose key is among `keys` (a collection or a one-column select)."""
+    result = await session.execute(delete(OutboxJob).where(OutboxJob.kind == kind, OutboxJob.key.in_(keys)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2.0**attempts, MAX_BACKOFF_SECONDS))
+
+
+class Worker:
+    """Claims due jobs of the kinds it has handlers for and runs up to `concurrency` at once.
+
+    While a backlog lasts, slots are refilled in batches (a quarter of them at a time) rather than
+    one claim per finished job, and finished jobs are settled together, one transaction for all
+    that finished meanwhile: the transactions per job stay few however busy the worker is.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, Handler],
+        *,
+        concurrency: int = 32,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._handlers = dict(handlers)
+        self._concurrency = concurrency
+        self._refill = max(1, concurrency // 4)
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll_interval = poll_interval
+        self._running: set[asyncio.Task[None]] = set()
+        self._finished: list[tuple[Job, Outcome]] = []
+        self._wake = asyncio.Event()
+        self._settle_wanted = asyncio.Event()
+        self._stopping = False
+
+    async def run(self) -> None:
+        """Works until cancelled. Jobs cut short by cancellation run again when their lease ends."""
+        _local_workers.add(self._wake)
+        settler = asyncio.create_task(self._settle_forever())
+        # Whether the last claim took all it asked for, so more work is probably due.
+        backlog = False
+        try:
+            while True:
+                self._wake.clear()
+                free = self._concurrency - len(self._running)
+                if free > 0 and (free >= self._refill or not backlog):
+                    try:
+                        jobs = await self._claim(free, peek=not backlog)
+                    except Exception:
+                        logger.warning("could not claim outbox jobs; will retry", exc_info=True)
+                        jobs = []
+                    backlog = len(jobs) == free
+                    for job in jobs:
+                        task = asyncio.create_task(self._run(job))
+                        self._running.add(task)
+                        task.add_done_callback(self._running.discard)
+                        task.add_done_callback(lambda _task: self._wake.set())
+                if backlog and self._running:
+                    await self._wake.wait()
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                except TimeoutError:
+                    continue
+                # Woken by a commit: let the request that committed finish answering first, and
+                # let the jobs of commits right behind it join the same claim.
+                await asyncio.sleep(WAKE_COALESCE_SECONDS)
+        finally:
+            _local_workers.discard(self._wake)
+            # What is in flight may finish, and what finished is written, rather than run again
+            # after its lease by another process.
+            if self._running:
+                await asyncio.wait(self._running, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in self._running:
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+            self._stopping = True
+            self._settle_wanted.set()
+            await asyncio.gather(settler, return_exceptions=True)
+            await self._settle_finished()
+
+    async def _has_due(self, now: datetime) -> bool:
+        statement = select(OutboxJob.id).where(OutboxJob.kind.in_(self._handlers), OutboxJob.due_at <= now).limit(1)
+        async with unit_of_work(self._sessionmaker, read_only=True) as session:
+            return await session.scalar(statement) is not None
+
+    async def _claim(self, limit: int, *, peek: bool) -> list[Job]:
+        now = utcnow()
+        # An idle worker looks in a read-only transaction first, so polling never takes SQLite's
+        # write lock away from requests.
+        if peek and not await self._has_due(now):
+            return []
+        token = secrets.token_hex(16)
+        async with unit_of_work(self._sessionmaker) as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxJob)
+                    .where(OutboxJob.kind.in_(self._handlers), OutboxJob.due_at <= now)
+                    .order_by(OutboxJob.due_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                row.attempts += 1
+                row.claim_token = token
+                row.due_at = now + self._lease
+            jobs = [
+                Job(row.id, row.kind, row.key, dict(row.payload), row.attempts, row.created_at, token) for row in rows
+            ]
+        return jobs
+
+    async def _run(self, job: Job) -> None:
+        try:
+            outcome = await self._handlers[job.kind](job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("outbox job %s (%s) failed; will retry", job.id, job.kind, exc_info=True)
+            if job.attempts >= MAX_UNEXPECTED_FAILURES:
+                logger.error("outbox job %s (%s) failed %d times; dropping it", job.id, job.kind, job.attempts)
+                outcome = Outcome.done()
+            else:
+                outcome = Outcome.retry(utcnow() + _backoff(job.attempts), f"{type(exc).__name__}: {exc}")
+        self._finished.append((job, outcome))
+        self._settle_wanted.set()
+
+    async def _settle_forever(self) -> None:
+        while not self._stopping:
+            await self._settle_wanted.wait()
+            self._settle_wanted.clear()
+            await self._settle_finished()
+
+    async def _settle_finished(self) -> None:
+        finished, self._finished = self._finished, []
+        if not finished:
+            return
+        try:
+            async with unit_of_work(self._sessionmaker) as session:
+                for job, outcome in finished:
+                    await self._settle(session, job, outcome)
+            return
+        except Exception:
+            if len(finished) == 1:
+                logger.warning("could not record the outcome of outbox job %s; it runs again after its lease", finished[0][0].id, exc_info=True)
+                return
+        # One outcome that cannot be written must not hold back the others.
+        for job, outcome in finished:
+            try:
+                async with unit_of_work(self._sessionmaker) as session:
+                    await self._settle(session, job, outcome)
+            except Exception:
+                logger.warning("could not record the outcome of outbox job %s; it runs again after its lease", job.id, exc_info=True)
+
+    async def _settle(self, session: AsyncSession, job: Job, outcome: Outcome) -> None:
+        if outcome.record is not None:
+            await outcome.record(session)
+        mine = (OutboxJob.id == job.id) & (OutboxJob.claim_token == job.claim_token)
+        if outcome.retry_at is None:
+            await session.execute(delete(OutboxJob).where(mine))
+        else:
+            error = outcome.error[:ERROR_LENGTH] if outcome.error else None
+            await session.execute(
+                update(OutboxJob).where(mine).values(due_at=outcome.retry_at, claim_token=None, last_error=error)
+            )

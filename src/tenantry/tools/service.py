@@ -1,0 +1,614 @@
+"""Tools: the catalog's tools listed in Composio's shapes, and executed against their toolkit's API.
+
+An execution runs in three steps, so that no database transaction is open while the toolkit's
+API is called (on SQLite that would hold the write lock; on PostgreSQL, the account's row):
+
+1. a short transaction resolves the connected account and its credentials, refreshing an OAuth2
+   token when due; it commits, so an account that turned EXPIRED stays EXPIRED;
+2. the HTTP call, outside any transaction, with the credential added and scrubbed from the answer;
+3. a short transaction writes the log, which meters the call in the same statement.
+
+`execute` and `proxy` are what other domains (MCP) call; they take the process's ToolRuntime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import math
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tenantry.auth.principal import Principal
+from tenantry.auth_configs.repository import AuthConfigRepository
+from tenantry.cache import ProcessCache
+from tenantry.connected_accounts import oauth
+from tenantry.connected_accounts import service as connected_accounts
+from tenantry.connected_accounts.repository import ConnectedAccountRepository
+from tenantry.db import unit_of_work
+from tenantry.errors import (
+    AccountNotActive,
+    ConnectedAccountNotFound,
+    InvalidRequest,
+    NoActiveConnection,
+    ToolNotAllowed,
+    ToolNotFound,
+    UpstreamFailed,
+)
+from tenantry.kit.time import utcnow
+from tenantry.logs import service as logs
+from tenantry.models import ConnectedAccount
+from tenantry.settings import service as settings
+from tenantry.toolkits.catalog import Catalog, Toolkit, get_catalog
+from tenantry.toolkits.service import DEFAULT_PAGE_SIZE, LATEST, OffsetCursor
+from tenantry.toolkits.spec import Tool
+from tenantry.tools import schemas
+from tenantry.tools.calls import proxy_call, tool_call
+from tenantry.tools.credentials import NO_CREDENTIAL, Credential, CredentialProblem, base_url_for, credential_for
+from tenantry.tools.outbound import Answer, HostPolicy, Outbound, OutboundError
+from tenantry.tools.repository import UserAccounts
+
+# The tool slug proxy calls are logged and metered under.
+PROXY_TOOL_SLUG = "PROXY_EXECUTE"
+# Composio's default tool version, meaning "the current one".
+BASE_VERSION = "00000000_00"
+# Response headers that describe the connection or the original encoding, not the content.
+_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "set-cookie", "upgrade"})
+MAX_ERROR_DETAIL = 300
+
+
+@dataclass(frozen=True)
+class ToolRuntime:
+    """What executions need from the process: its sessions, its caches and its HTTP client."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    cache: ProcessCache
+    outbound: Outbound
+    # On SQLite (one writer at a time, and a waiting writer sleeps and polls), this process's
+    # execution writes queue here instead, so each waits only as long as the writes before it.
+    write_lock: asyncio.Lock | None = None
+
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that writes, taken in turn with this process's other execution writes on SQLite."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self.write_lock is not None:
+                await stack.enter_async_context(self.write_lock)
+            session = await stack.enter_async_context(unit_of_work(self.sessionmaker))
+            self.cache.attach(session)
+            yield session
+
+
+# --- the catalog -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolFilter:
+    toolkit_slugs: list[str] | None = None
+    tool_slugs: list[str] | None = None
+    search: str | None = None
+    tags: list[str] | None = None
+    scopes: list[str] | None = None
+    important: bool = False
+    include_deprecated: bool = False
+
+    def apply(self, catalog: Catalog) -> list[tuple[Toolkit, Tool]]:
+        if self.tool_slugs:
+            # Named tools override every other filter, and come in the order named.
+            found = (catalog.tool(slug) for slug in dict.fromkeys(self.tool_slugs))
+            return [pair for pair in found if pair is not None]
+        # None: any toolkit; an empty list: none (auth_config_ids that name no config of the project).
+        wanted_toolkits = None if self.toolkit_slugs is None else {slug.lower() for slug in self.toolkit_slugs}
+        text = (self.search or "").casefold()
+        tags = {tag.casefold() for tag in self.tags or ()}
+        if self.important:
+            tags.add("important")
+        scopes = set(self.scopes or ())
+        chosen = []
+        for toolkit, tool in catalog.tools():
+            if wanted_toolkits is not None and toolkit.slug not in wanted_toolkits:
+                continue
+            if not self.include_deprecated and (tool.deprecated or toolkit.deprecated):
+                continue
+            if text and not any(text in value.casefold() for value in (tool.slug, tool.name, tool.description)):
+                continue
+            if tags and not tags & {tag.casefold() for tag in tool.tags}:
+                continue
+            if scopes and not scopes & set(tool.scopes):
+                continue
+            chosen.append((toolkit, tool))
+        return chosen
+
+
+def to_schema(toolkit: Toolkit, tool: Tool) -> schemas.Tool:
+    deprecated = tool.deprecated or toolkit.deprecated
+    return schemas.Tool(
+        slug=tool.slug,
+        name=tool.name,
+        description=tool.description,
+        input_parameters=tool.input_parameters or {"type": "object", "properties": {}},
+        output_parameters=tool.output_parameters,
+        no_auth=toolkit.no_auth,
+        scopes=list(tool.scopes),
+        tags=list(tool.tags),
+        toolkit=schemas.ToolkitRef(slug=toolkit.slug, name=toolkit.name, logo=toolkit.logo),
+        version=toolkit.version,
+        available_versions=[toolkit.version],
+        is_deprecated=deprecated,
+        deprecated=schemas.ToolDeprecated(
+            available_versions=[toolkit.version],
+            display_name=tool.name,
+            is_deprecated=deprecated,
+            toolkit=schemas.DeprecatedToolkit(logo=toolkit.logo),
+            version=toolkit.version,
+        ),
+    )
+
+
+def list_page(catalog: Catalog, tool_filter: ToolFilter, *, limit: int | None, cursor: str | None) -> schemas.ToolList:
+    position = OffsetCursor.decode(cursor) if cursor else None
+    page_size = limit or (position.limit if position else DEFAULT_PAGE_SIZE)
+    offset = position.offset if position else 0
+    page = position.page if position else 1
+    tools = tool_filter.apply(catalog)
+    shown = tools[offset : offset + page_size]
+    following = offset + len(shown)
+    return schemas.ToolList(
+        items=[to_schema(toolkit, tool) for toolkit, tool in shown],
+        next_cursor=OffsetCursor(page + 1, page_size, following).encode() if following < len(tools) else None,
+        total_pages=max(1, math.ceil(len(tools) / page_size)),
+        current_page=page,
+        total_items=len(tools),
+    )
+
+
+def require_tool(catalog: Catalog, slug: str, version: str | None = None) -> tuple[Toolkit, Tool]:
+    found = catalog.tool(slug)
+    if found is None:
+        raise ToolNotFound(
+            f"Tool '{slug}' not found", suggested_fix="GET /api/v3.1/tools lists the tools this server offers"
+        )
+    toolkit, tool = found
+    if version not in (None, "", LATEST, BASE_VERSION, toolkit.version):
+        raise ToolNotFound(f"Tool '{tool.slug}' has no version '{version}'", suggested_fix=f"Use '{LATEST}' or {toolkit.version}")
+    return found
+
+
+def get(catalog: Catalog, slug: str, version: str | None = None) -> schemas.Tool:
+    return to_schema(*require_tool(catalog, slug, version))
+
+
+async def toolkits_of_auth_configs(session: AsyncSession, principal: Principal, auth_config_ids: Iterable[str]) -> list[str]:
+    repository = AuthConfigRepository(session, principal)
+    slugs = []
+    for auth_config_id in auth_config_ids:
+        auth_config = await repository.get(auth_config_id)
+        if auth_config is not None:
+            slugs.append(auth_config.toolkit_slug)
+    return slugs
+
+
+# --- resolving the account ---------------------------------------------------------------------
+
+
+@dataclass
+class Connection:
+    """The account an execution runs with, and how its requests are made; or why they cannot be."""
+
+    account_id: str | None = None
+    auth_config_id: str | None = None
+    user_id: str | None = None
+    credential: Credential = NO_CREDENTIAL
+    base_url: str | None = None
+    # The base URL as the catalog writes it, placeholders in: what decides the hosts calls may reach.
+    base_url_template: str | None = None
+    failure: str | None = None
+
+
+async def _connect(
+    session: AsyncSession,
+    principal: Principal,
+    toolkit: Toolkit,
+    account_id: str,
+    *,
+    user_id: str | None,
+    tool_slug: str | None,
+    may_write: bool,
+) -> Connection:
+    """Checks that the account may run this call, then unseals (and if due refreshes) its credentials.
+
+    Everything that refuses the request raises before credentials_for_use, which may change the
+    account (a refresh, or EXPIRED); after it only failures are returned, so that change commits.
+    """
+    account = await ConnectedAccountRepository(session, principal).get(account_id)
+    if account is None:
+        raise ConnectedAccountNotFound(f"Connected account '{account_id}' not found")
+    if user_id is not None and account.user_id != user_id:
+        raise InvalidRequest.field("connected_account_id", f"belongs to another user than {user_id!r}")
+    if account.toolkit_slug != toolkit.slug:
+        raise InvalidRequest.field(
+            "connected_account_id", f"is a {account.toolkit_slug} account; this call is for toolkit {toolkit.slug}"
+        )
+    auth_config = await AuthConfigRepository(session, principal).get(account.auth_config_id)
+    if auth_config is None:
+        raise ConnectedAccountNotFound(f"Connected account '{account_id}' not found")
+    allowed = list((auth_config.tool_access_config or {}).get("tools_available_for_execution") or [])
+    if tool_slug is not None and allowed and tool_slug not in allowed:
+        raise ToolNotAllowed(
+            f"Auth config {auth_config.id} allows only {', '.join(allowed)} to execute, not {tool_slug}",
+            suggested_fix="Add the tool to tool_access_config.tools_available_for_execution of the auth config",
+        )
+    if not may_write and _refresh_due(account):
+        raise _RefreshDue()
+    connection = Connection(account.id, auth_config.id, account.user_id)
+    if auth_config.is_disabled:
+        connection.failure = f"Auth config {auth_config.id} of connected account {account.id} is disabled"
+        return connection
+    try:
+        account, values = await connected_accounts.credentials_for_use(session, principal, account.id)
+    except oauth.ProviderUnavailable:
+        connection.failure = f"Could not refresh the access token of connected account {account.id}: the provider is unavailable"
+        return connection
+    if values is None:
+        reason = f": {account.status_reason}" if account.status_reason else ""
+        connection.failure = f"Connected account {account.id} is {account.status}{reason}; only ACTIVE accounts can execute tools"
+        return connection
+    scheme = toolkit.scheme(account.auth_scheme)
+    if scheme is None:
+        connection.failure = f"Toolkit {toolkit.slug} no longer offers {account.auth_scheme}, the scheme of connected account {account.id}"
+        return connection
+    connection.base_url_template = toolkit.base_url_for(scheme.mode)
+    try:
+        connection.credential = credential_for(scheme, values)
+        connection.base_url = base_url_for(toolkit, scheme, values)
+    except CredentialProblem as problem:
+        connection.failure = f"Connected account {account.id} cannot be used: {problem}"
+    return connection
+
+
+class _RefreshDue(Exception):
+    """The account's OAuth2 token is due for a refresh: resolve again in a transaction that may write."""
+
+
+def _refresh_due(account: ConnectedAccount) -> bool:
+    # A minute beyond the refresh margin, so a token cannot fall due between this look and the
+    # unsealing that follows it in the same read-only transaction.
+    horizon = utcnow() + connected_accounts.REFRESH_MARGIN + timedelta(seconds=60)
+    return account.auth_scheme == "OAUTH2" and account.token_expires_at is not None and account.token_expires_at <= horizon
+
+
+async def _resolve(
+    runtime: ToolRuntime,
+    principal: Principal,
+    toolkit: Toolkit | None,
+    *,
+    account_id: str | None,
+    user_id: str | None,
+    tool_slug: str | None,
+) -> tuple[Toolkit, Connection]:
+    """The toolkit (the account's, when `toolkit` is None) and the connection the call runs with."""
+    if toolkit is not None and account_id is None and user_id is None:
+        if toolkit.no_auth:
+            return toolkit, Connection(base_url=toolkit.base_url, base_url_template=toolkit.base_url)
+        raise InvalidRequest.field(
+            "connected_account_id", f"is required (or user_id): toolkit {toolkit.slug} needs a connected account"
+        )
+    # Most calls only read here, so on SQLite they never queue for the write lock; a token that
+    # must be refreshed is resolved again in a writing transaction.
+    try:
+        return await _resolve_in(runtime, principal, toolkit, account_id=account_id, user_id=user_id, tool_slug=tool_slug, may_write=False)
+    except _RefreshDue:
+        return await _resolve_in(runtime, principal, toolkit, account_id=account_id, user_id=user_id, tool_slug=tool_slug, may_write=True)
+
+
+async def _resolve_in(
+    runtime: ToolRuntime,
+    principal: Principal,
+    toolkit: Toolkit | None,
+    *,
+    account_id: str | None,
+    user_id: str | None,
+    tool_slug: str | None,
+    may_write: bool,
+) -> tuple[Toolkit, Connection]:
+    async with contextlib.AsyncExitStack() as stack:
+        if may_write:
+            session = await stack.enter_async_context(runtime.writing())
+        else:
+            session = await stack.enter_async_context(unit_of_work(runtime.sessionmaker, read_only=True))
+            runtime.cache.attach(session)
+        if account_id is None:
+            assert user_id is not None and toolkit is not None
+            accounts = UserAccounts(session, principal)
+            account = await accounts.latest_active(user_id, toolkit.slug)
+            if account is None:
+                if toolkit.no_auth:
+                    return toolkit, Connection(user_id=user_id, base_url=toolkit.base_url, base_url_template=toolkit.base_url)
+                others = await accounts.statuses(user_id, toolkit.slug)
+                found = ", ".join(f"{count} {status}" for status, count in sorted(others.items()))
+                raise NoActiveConnection(
+                    f"User {user_id!r} has no ACTIVE connected account for toolkit {toolkit.slug}"
+                    + (f" (found: {found})" if found else ""),
+                    suggested_fix="Connect an account for this user (POST /api/v3.1/connected_accounts), or pass connected_account_id",
+                    errors=["user_id: no active connected account for this toolkit"],
+                )
+            account_id = account.id
+        elif toolkit is None:
+            account = await ConnectedAccountRepository(session, principal).get(account_id)
+            if account is None:
+                raise ConnectedAccountNotFound(f"Connected account '{account_id}' not found")
+            toolkit = get_catalog().get(account.toolkit_slug)
+            if toolkit is None:
+                raise InvalidRequest.field("connected_account_id", f"toolkit {account.toolkit_slug} is no longer offered by this server")
+        connection = await _connect(session, principal, toolkit, account_id, user_id=user_id, tool_slug=tool_slug, may_write=may_write)
+        return toolkit, connection
+
+
+# --- what the API answered ------------------------------------------------------------------------
+
+
+def _decode(answer: Answer, credential: Credential) -> tuple[str, Any]:
+    """("json" | "text" | "binary" | "empty", the body), secrets scrubbed."""
+    if not answer.content:
+        return "empty", None
+    content_type = answer.content_type.lower()
+    if "json" in content_type or answer.content[:1] in (b"{", b"["):
+        try:
+            return "json", credential.scrub(json.loads(answer.content))
+        except ValueError:
+            pass
+    if content_type.startswith("text/") or "xml" in content_type or "json" in content_type or not content_type:
+        try:
+            return "text", credential.scrub(answer.content.decode())
+        except UnicodeDecodeError:
+            pass
+    return "binary", credential.scrub(answer.content)
+
+
+def _error_detail(body: Any) -> str | None:
+    """A provider's own error message, when its JSON body has one where providers put them."""
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error", "detail", "title"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:MAX_ERROR_DETAIL]
+            if isinstance(value, dict):
+                nested = _error_detail(value)
+                if nested:
+                    return nested
+    return None
+
+
+def _tool_data(kind: str, body: Any, answer: Answer) -> dict[str, Any]:
+    if kind == "json" and isinstance(body, dict):
+        return body
+    if kind == "binary":
+        return {"content_type": answer.content_type, "content_base64": base64.b64encode(body).decode()}
+    return {} if kind == "empty" else {"response_data": body}
+
+
+def _duration_ms(started: float) -> int:
+    return max(0, round((time.perf_counter() - started) * 1000))
+
+
+async def _record(runtime: ToolRuntime, entry: logs.Entry) -> None:
+    async with runtime.writing() as session:
+        await logs.record(session, entry)
+
+
+# --- executing a tool ----------------------------------------------------------------------------
+
+
+async def execute(
+    runtime: ToolRuntime,
+    principal: Principal,
+    tool_slug: str,
+    arguments: dict[str, Any],
+    *,
+    connected_account_id: str | None = None,
+    user_id: str | None = None,
+    version: str | None = None,
+    source: str = "api",
+    session_id: str | None = None,
+    request_id: str | None = None,
+) -> schemas.ToolExecution:
+    """Runs a tool for the principal's project; its log is written and its call metered before it returns.
+
+    Request errors (an unknown tool, invalid arguments, another project's account) raise; an
+    account that cannot be used, or an API that fails, answers `successful: false` with a log.
+    """
+    assert principal.project_id is not None
+    toolkit, tool = require_tool(get_catalog(), tool_slug, version)
+    if tool.request is None:
+        raise InvalidRequest.field("tool_slug", f"{tool.slug} is listed but has no request to make, so it cannot be executed")
+    problems = tool.argument_problems(arguments)
+    if problems:
+        raise InvalidRequest(f"Invalid arguments for {tool.slug}: " + "; ".join(problems), errors=problems)
+    # Refused now rather than after the account is touched (the URL does not matter here).
+    tool_call(tool, tool.request, "http://placeholder.invalid", arguments, NO_CREDENTIAL)
+    config = await settings.read(runtime.cache, principal.project_id)
+    store_data = config.log_visibility_setting == "show_all"
+
+    started_at, started = utcnow(), time.perf_counter()
+    _, connection = await _resolve(
+        runtime, principal, toolkit, account_id=connected_account_id, user_id=user_id, tool_slug=tool.slug
+    )
+    data: dict[str, Any] = {}
+    error = audit_error = connection.failure
+    http_status = None
+    if error is None and connection.base_url is None:
+        error = audit_error = f"Toolkit {toolkit.slug} has no base URL to send {tool.slug} to"
+    if error is None:
+        assert connection.base_url is not None
+        call = tool_call(tool, tool.request, connection.base_url, arguments, connection.credential)
+        policy = HostPolicy.of(connection.base_url_template or connection.base_url, toolkit.allowed_hosts)
+        try:
+            answer = await runtime.outbound.send(call, policy)
+        except OutboundError as failure:
+            error = audit_error = f"The call to {toolkit.name} failed: {failure}"
+        else:
+            http_status = answer.status
+            kind, body = _decode(answer, connection.credential)
+            data = _tool_data(kind, body, answer)
+            if answer.refused_redirect_to:
+                audit_error = "The API redirected to another host, which was not followed"
+                error = f"The API redirected to {answer.refused_redirect_to}, which {toolkit.slug} may not call; not followed"
+            elif not 200 <= answer.status < 300:
+                audit_error = f"The API answered HTTP {answer.status}"
+                detail = _error_detail(body)
+                error = f"{audit_error}: {detail}" if detail else audit_error
+    duration = _duration_ms(started)
+
+    log_id = logs.new_log_id()
+    outcome = "succeeded" if error is None else "failed"
+    payload = None
+    if store_data:
+        payload = {
+            "request": {"arguments": arguments, "connected_account_id": connection.account_id, "user_id": connection.user_id},
+            "response": {"successful": error is None, "status": http_status, "data": data, "error": error},
+        }
+    await _record(
+        runtime,
+        logs.Entry(
+            log_id=log_id,
+            project_id=principal.project_id,
+            kind="tool",
+            tool_slug=tool.slug,
+            toolkit_slug=toolkit.slug,
+            connected_account_id=connection.account_id,
+            auth_config_id=connection.auth_config_id,
+            user_id=connection.user_id or user_id,
+            session_id=session_id,
+            request_id=request_id,
+            started_at=started_at,
+            duration_ms=duration,
+            status="success" if error is None else "failed",
+            message=_message(tool.slug, outcome, error if store_data else audit_error),
+            private_message=_message(tool.slug, outcome, audit_error),
+            http_status=http_status,
+            source=source,
+            payload=payload,
+        ),
+    )
+    return schemas.ToolExecution(data=data, error=error, successful=error is None, log_id=log_id)
+
+
+def _message(slug: str, outcome: str, error: str | None) -> str:
+    return (f"{slug} {outcome}" + (f": {error}" if error else ""))[:500]
+
+
+# --- proxy calls -----------------------------------------------------------------------------------
+
+
+async def proxy(
+    runtime: ToolRuntime,
+    principal: Principal,
+    request: schemas.ProxyRequest,
+    *,
+    source: str = "api",
+    request_id: str | None = None,
+) -> schemas.ProxyResponse:
+    """Sends the caller's request to the account's toolkit API with the account's credential in it."""
+    assert principal.project_id is not None
+    if request.custom_connection_data is not None:
+        raise InvalidRequest.field("custom_connection_data", "is not supported; connect an account and pass connected_account_id")
+    if request.connected_account_id is None:
+        raise InvalidRequest.field("connected_account_id", "is required: the call is made with that account's credential")
+    config = await settings.read(runtime.cache, principal.project_id)
+    store_data = config.log_visibility_setting == "show_all"
+
+    started_at, started = utcnow(), time.perf_counter()
+    toolkit, connection = await _resolve(
+        runtime, principal, None, account_id=request.connected_account_id, user_id=None, tool_slug=None
+    )
+    if connection.failure is None and connection.base_url is None:
+        connection.failure = f"Toolkit {toolkit.slug} has no base URL to send requests to"
+    if connection.failure is not None:
+        # Raised after the commit above: an account that just turned EXPIRED stays so.
+        raise AccountNotActive(connection.failure, errors=[f"connected_account_id: {connection.failure}"])
+    assert connection.base_url is not None
+    call = proxy_call(request, connection.base_url, connection.credential)
+    policy = HostPolicy.of(connection.base_url_template or connection.base_url, toolkit.allowed_hosts)
+    target = httpx.URL(call.url)
+    if not policy.permits(target):
+        raise InvalidRequest.field("endpoint", f"{target.host} is not a host toolkit {toolkit.slug} may call")
+
+    failure: str | None = None
+    response = schemas.ProxyResponse(status=0)
+    try:
+        answer = await runtime.outbound.send(call, policy)
+    except OutboundError as error:
+        failure = f"The call to {toolkit.name} failed: {error}"
+    else:
+        response = _proxy_response(answer, connection.credential)
+    duration = _duration_ms(started)
+    succeeded = failure is None and 200 <= response.status < 400
+    audit = failure or f"HTTP {response.status}"
+    payload = None
+    if store_data:
+        payload = {
+            "request": {
+                "method": request.method,
+                "endpoint": request.endpoint,
+                "parameters": [parameter.model_dump() for parameter in request.parameters],
+                "body": request.body,
+            },
+            "response": {"status": response.status, "data": response.data, "error": failure},
+        }
+    log_id = logs.new_log_id()
+    await _record(
+        runtime,
+        logs.Entry(
+            log_id=log_id,
+            project_id=principal.project_id,
+            kind="proxy",
+            tool_slug=PROXY_TOOL_SLUG,
+            toolkit_slug=toolkit.slug,
+            connected_account_id=connection.account_id,
+            auth_config_id=connection.auth_config_id,
+            user_id=connection.user_id,
+            session_id=None,
+            request_id=request_id,
+            started_at=started_at,
+            duration_ms=duration,
+            status="success" if succeeded else "failed",
+            message=f"{request.method} proxy call {'succeeded' if succeeded else 'failed'}: {audit}"[:500],
+            private_message=f"{request.method} proxy call {'succeeded' if succeeded else 'failed'}: {audit}"[:500],
+            http_status=response.status or None,
+            source=source,
+            payload=payload,
+        ),
+    )
+    if failure is not None:
+        raise UpstreamFailed(failure)
+    return response
+
+
+def _proxy_response(answer: Answer, credential: Credential) -> schemas.ProxyResponse:
+    headers: dict[str, str] = {}
+    for name, value in answer.headers:
+        if name.lower() not in _HOP_HEADERS:
+            headers[name.lower()] = credential.scrub(value)
+    kind, body = _decode(answer, credential)
+    if answer.refused_redirect_to:
+        headers["location"] = credential.scrub(headers.get("location", ""))
+    if kind == "binary":
+        content_type = answer.content_type or "application/octet-stream"
+        return schemas.ProxyResponse(
+            status=answer.status,
+            headers=headers,
+            binary_data=schemas.BinaryData(
+                content_type=content_type,
+                size=len(body),
+                url=f"data:{content_type.split(';')[0]};base64,{base64.b64encode(body).decode()}",
+            ),
+        )
+    return schemas.ProxyResponse(status=answer.status, data=body, headers=headers)

@@ -1,0 +1,70 @@
+"""Usage on the wire (reference §3.10–3.13): epoch-millisecond ranges, quantities as strings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Value = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Filters(BaseModel):
+    """AND across fields, OR within one; a single string is taken as a list of one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: list[Value] | None = None
+    session_id: list[Value] | None = None
+    # Organization scope only; a project key may send it and it is ignored, as on Composio.
+    project_id: list[Value] | None = None
+
+    @field_validator("user_id", "session_id", "project_id", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class _Range(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: float | None = Field(default=None, alias="from", ge=0, description="Epoch ms, inclusive; default `to` − 30 days.")
+    to: float | None = Field(default=None, ge=0, description="Epoch ms, exclusive; default now.")
+    filters: Filters | None = None
+
+
+class SummaryQuery(_Range):
+    entity_types: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, description="`tool_calls`, `sessions`; all of them when left out."
+    )
+
+
+class BreakdownQuery(_Range):
+    group_by: str | None = Field(default=None, max_length=64)
+    order_by: Literal["key", "total_quantity", "event_count"] = "total_quantity"
+    order_direction: Literal["asc", "desc"] = "desc"
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class EntityTotal(BaseModel):
+    unit: str
+    total_quantity: str
+    event_count: int
+
+
+class Summary(BaseModel):
+    entities: dict[str, EntityTotal]
+
+
+class Group(BaseModel):
+    key: str
+    total_quantity: str
+    event_count: int
+
+
+class Breakdown(BaseModel):
+    entity_type: str
+    unit: str
+    total_quantity: str
+    event_count: int
+    groups: list[Group]

@@ -1,0 +1,198 @@
+"""Delivering a webhook message: the outbox handler for `events.DELIVERY` jobs.
+
+Every attempt is signed afresh (its timestamp is part of what is signed), POSTed to an address
+checked just before connecting, with a timeout, without following redirects and reading at most
+a little of the answer. Any 2xx is a success; anything else, or no answer, is a failure retried
+on the configured schedule. The attempt, the message's new state and the job's fate are written
+in one transaction. A subscription whose deliveries have failed without a single success for
+`webhook_disable_after_seconds` is disabled, with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tenantry import __version__, outbox
+from tenantry.config import Settings
+from tenantry.db import unit_of_work
+from tenantry.kit import ids
+from tenantry.kit.time import iso, utcnow
+from tenantry.models import WebhookAttempt
+from tenantry.outbox import Job, Outcome
+from tenantry.webhooks import events, service, signing, urls
+from tenantry.webhooks.repository import DeliveryRepository
+
+# How much of a receiver's answer is read and kept; the rest is never downloaded.
+RESPONSE_BODY_LIMIT = 1024
+ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: int
+    response_body: str | None
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def summary(self) -> str:
+        return f"HTTP {self.status_code}" if self.status_code is not None else (self.error or "no answer")
+
+
+async def _read_some(response: httpx.Response) -> bytes:
+    received = b""
+    async for chunk in response.aiter_bytes():
+        received += chunk
+        if len(received) >= RESPONSE_BODY_LIMIT:
+            break
+    return received[:RESPONSE_BODY_LIMIT]
+
+
+class Deliverer:
+    """The handler the outbox worker calls for each due delivery."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessionmaker = sessionmaker
+        self._delays = settings.webhook_retry_delays
+        self._timeout = settings.webhook_timeout_seconds
+        self._disable_after = timedelta(seconds=settings.webhook_disable_after_seconds)
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self._timeout),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"user-agent": f"Tenantry-Webhooks/{__version__}"},
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __call__(self, job: Job) -> Outcome:
+        message_id = str(job.payload["message_id"])
+        async with unit_of_work(self._sessionmaker, read_only=True) as session:
+            loaded = await DeliveryRepository(session).load(message_id)
+            if loaded is None:
+                return Outcome.done()  # its project was destroyed
+            message, subscription = loaded
+            # A delivery queued before its subscription was deleted or disabled is not sent.
+            if subscription.deleted_at is not None or subscription.disabled_at is not None:
+                return Outcome.done()
+            secrets = await signing.signing_secrets(session, subscription)
+        result = await self._attempt(subscription.webhook_url, subscription.version, message.id, message.payload, secrets)
+        failing = subscription.failing_since is not None
+        record = partial(self._record, message.id, message.project_id, subscription.id, failing, result)
+        if result.succeeded:
+            return Outcome.done(partial(record, None))
+        if job.attempts < len(self._delays):
+            retry_at = utcnow() + timedelta(seconds=self._delays[job.attempts])
+            return Outcome.retry(retry_at, result.summary(), partial(record, retry_at))
+        return Outcome.done(partial(record, None))
+
+    async def _attempt(self, url: str, version: str, message_id: str, payload: str, secrets: list[str]) -> AttemptResult:
+        attempted_at = utcnow()
+        timestamp = str(int(attempted_at.timestamp()))
+        body = payload.encode()
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message_id,
+            "webhook-timestamp": timestamp,
+            "webhook-signature": signing.signature_header(secrets, message_id, timestamp, body),
+            "x-composio-webhook-version": version,
+        }
+        started = time.perf_counter()
+        status_code: int | None = None
+        excerpt: bytes | None = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(self._timeout):
+                target = await urls.destination(url)
+                request = self._client.build_request(
+                    "POST", target.url, content=body, headers={**headers, **target.headers}, extensions=target.extensions
+                )
+                response = await self._client.send(request, stream=True)
+                try:
+                    status_code = response.status_code
+                    excerpt = await _read_some(response)
+                finally:
+                    await response.aclose()
+        except urls.UnsafeUrl as unsafe:
+            error = f"Not sent: the URL {unsafe}"
+        except TimeoutError:
+            error = f"No answer within {self._timeout:g} s"
+        except httpx.HTTPError as failure:
+            error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        return AttemptResult(
+            attempted_at=attempted_at,
+            status_code=status_code,
+            latency_ms=latency_ms,
+            response_body=excerpt.decode("utf-8", errors="replace") if excerpt is not None else None,
+            error=error[:ERROR_LENGTH] if error else None,
+        )
+
+    async def _record(
+        self,
+        message_id: str,
+        project_id: str,
+        subscription_id: str,
+        failing: bool,
+        result: AttemptResult,
+        retry_at: datetime | None,
+        session: AsyncSession,
+    ) -> None:
+        repository = DeliveryRepository(session)
+        repository.add_attempt(
+            WebhookAttempt(
+                id=f"atmpt_{ids.ulid()}",
+                message_id=message_id,
+                project_id=project_id,
+                attempted_at=result.attempted_at,
+                succeeded=result.succeeded,
+                status_code=result.status_code,
+                latency_ms=result.latency_ms,
+                response_body=result.response_body,
+                error=result.error,
+            )
+        )
+        if result.succeeded:
+            # The common case costs one statement besides the attempt: no row is read or locked first,
+            # and a subscription that was not failing when the attempt began is not touched.
+            await repository.mark_delivered(message_id, result.attempted_at)
+            if failing:
+                await repository.clear_failing(subscription_id)
+            return
+        loaded = await repository.load(message_id, for_update=True)
+        if loaded is None:
+            return
+        message, subscription = loaded
+        message.attempts += 1
+        message.last_attempt_at = result.attempted_at
+        await repository.mark_failing(subscription_id, result.attempted_at)
+        reason = (
+            f"Every delivery failed for {self._disable_after.total_seconds() / 86400:g} days "
+            f"(no success since {iso(subscription.failing_since or result.attempted_at)}); "
+            f"the last attempt: {result.summary()}"
+        )
+        disabled_now = await repository.disable_if_failing_since(
+            subscription_id, result.attempted_at - self._disable_after, result.attempted_at, reason[:500]
+        )
+        # A stopped subscription gets no retry, whether it stopped now or while this attempt was in flight.
+        stopped = disabled_now or subscription.deleted_at is not None or subscription.disabled_at is not None
+        message.status = "failed" if stopped or retry_at is None else "pending"
+        message.next_attempt_at = None if stopped else retry_at
+        await session.flush()
+        if stopped:
+            await outbox.cancel(session, events.DELIVERY, [message.id])
+        if disabled_now:
+            await service.stop_deliveries(session, subscription)

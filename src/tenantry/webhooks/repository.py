@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.auth import tenancy
+from tenantry.auth.principal import Principal
+from tenantry.kit.pagination import PageRequest
+from tenantry.models import WebhookAttempt, WebhookMessage, WebhookSubscription
+
+
+class SubscriptionRepository:
+    """The live webhook subscription of the calling project."""
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self._session = session
+        self._principal = principal
+
+    async def add(self, subscription: WebhookSubscription) -> None:
+        self._session.add(subscription)
+        await self._session.flush()
+
+    async def get(self, subscription_id: str, *, for_update: bool = False) -> WebhookSubscription | None:
+        statement = tenancy.live_webhook_subscriptions(self._principal).where(WebhookSubscription.id == subscription_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return await self._session.scalar(statement)
+
+    async def exists(self) -> bool:
+        return await self._session.scalar(tenancy.live_webhook_subscriptions(self._principal).limit(1)) is not None
+
+    async def page(self, request: PageRequest) -> Sequence[WebhookSubscription]:
+        statement = request.apply(
+            tenancy.live_webhook_subscriptions(self._principal), WebhookSubscription.created_at, WebhookSubscription.id
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def count(self) -> int:
+        subquery = tenancy.live_webhook_subscriptions(self._principal).subquery()
+        return int(await self._session.scalar(select(func.count()).select_from(subquery)) or 0)
+
+
+class MessageRepository:
+    """The messages of one subscription the caller may already touch, and their attempts."""
+
+    def __init__(self, session: AsyncSession, subscription: WebhookSubscription) -> None:
+        self._session = session
+        self._subscription = subscription
+
+    def _filtered(self, status: str | None) -> Select[tuple[WebhookMessage]]:
+        statement = tenancy.webhook_messages_of(self._subscription)
+        if status is not None:
+            statement = statement.where(WebhookMessage.status == status)
+        return statement
+
+    async def get(self, message_id: str, *, for_update: bool = False) -> WebhookMessage | None:
+        statement = tenancy.webhook_messages_of(self._subscription).where(WebhookMessage.id == message_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return await self._session.scalar(statement)
+
+    async def page(self, request: PageRequest, status: str | None) -> Sequence[WebhookMessage]:
+        statement = request.apply(self._filtered(status), WebhookMessage.created_at, WebhookMessage.id)
+        return (await self._session.scalars(statement)).all()
+
+    async def count(self, status: str | None) -> int:
+        subquery = self._filtered(status).subquery()
+        return int(await self._session.scalar(select(func.count()).select_from(subquery)) or 0)
+
+    async def attempts(self, messages: Sequence[WebhookMessage]) -> dict[str, list[WebhookAttempt]]:
+        """Each message's attempts, oldest first."""
+        if not messages:
+            return {}
+        statement = tenancy.webhook_attempts_of([message.id for message in messages], self._subscription.project_id).order_by(
+            WebhookAttempt.attempted_at, WebhookAttempt.id
+        )
+        found: dict[str, list[WebhookAttempt]] = {message.id: [] for message in messages}
+        for attempt in (await self._session.scalars(statement)).all():
+            found[attempt.message_id].append(attempt)
+        return found
+
+    async def failed_between(self, since: datetime, until: datetime) -> Sequence[WebhookMessage]:
+        statement = (
+            tenancy.webhook_messages_of(self._subscription)
+            .where(WebhookMessage.status == "failed", WebhookMessage.created_at >= since, WebhookMessage.created_at < until)
+            .order_by(WebhookMessage.created_at)
+            .with_for_update()
+        )
+        return (await self._session.scalars(statement)).all()
+
+    def pending_ids(self) -> Select[tuple[str]]:
+        """A one-column select of the pending messages' ids, for cancelling their deliveries."""
+        return tenancy.webhook_messages_of(self._subscription).where(WebhookMessage.status == "pending").with_only_columns(
+            WebhookMessage.id
+        )
+
+    async def fail_pending(self) -> None:
+        await self._session.execute(
+            tenancy.update_webhook_messages_of(self._subscription)
+            .where(WebhookMessage.status == "pending")
+            .values(status="failed", next_attempt_at=None)
+        )
+
+
+class DeliveryRepository:
+    """What the delivery worker reads and writes, for whatever project a message belongs to."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def load(self, message_id: str, *, for_update: bool = False) -> tuple[WebhookMessage, WebhookSubscription] | None:
+        statement = tenancy.webhook_delivery(message_id)
+        if for_update:
+            statement = statement.with_for_update(of=WebhookMessage)
+        row = (await self._session.execute(statement)).one_or_none()
+        return (row[0], row[1]) if row is not None else None
+
+    def add_attempt(self, attempt: WebhookAttempt) -> None:
+        self._session.add(attempt)
+
+    async def mark_delivered(self, message_id: str, moment: datetime) -> None:
+        await self._session.execute(
+            tenancy.update_webhook_message(message_id).values(
+                status="delivered",
+                delivered_at=moment,
+                last_attempt_at=moment,
+                next_attempt_at=None,
+                attempts=WebhookMessage.attempts + 1,
+            )
+        )
+
+    async def clear_failing(self, subscription_id: str) -> None:
+        await self._session.execute(
+            tenancy.update_webhook_subscription(subscription_id)
+            .where(WebhookSubscription.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+
+    async def mark_failing(self, subscription_id: str, moment: datetime) -> None:
+        await self._session.execute(
+            tenancy.update_webhook_subscription(subscription_id)
+            .where(WebhookSubscription.failing_since.is_(None))
+            .values(failing_since=moment)
+        )
+
+    async def disable_if_failing_since(self, subscription_id: str, before: datetime, moment: datetime, reason: str) -> bool:
+        """Disables the subscription when it has failed since `before` or earlier; True when this call did it."""
+        result = await self._session.execute(
+            tenancy.update_webhook_subscription(subscription_id)
+            .where(
+                WebhookSubscription.failing_since <= before,
+                WebhookSubscription.disabled_at.is_(None),
+                WebhookSubscription.deleted_at.is_(None),
+            )
+            .values(disabled_at=moment, disabled_reason=reason)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
