@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "The database is not ready (run `tenantry db upgrade` against it first)"
             ) from exc
         app.state.rate_limiter = RateLimiter(
-            settings.rate_limit_requests, settings.rate_limit_window_seconds, settings.redis_url
+            app.state.cache, settings.rate_limit_requests, settings.rate_limit_window_seconds, settings.redis_url
         )
         app.state.tools = ToolRuntime(
             sessionmaker,

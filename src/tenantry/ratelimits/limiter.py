@@ -25,6 +25,7 @@ from tenantry.ratelimits.repository import load_override
 
 if TYPE_CHECKING:
     from tenantry.auth.principal import Principal
+    from tenantry.cache import ProcessCache
 
 logger = logging.getLogger("tenantry.ratelimits")
 
@@ -74,9 +75,12 @@ class RedisCounter:
 
 
 class RateLimiter:
-    def __init__(self, requests: int, window_seconds: int, redis_url: str | None = None) -> None:
+    def __init__(self, cache: ProcessCache, requests: int, window_seconds: int, redis_url: str | None = None) -> None:
         self.requests = requests
         self.window_seconds = window_seconds
+        self._cache = cache
+        # The cache empties its tables in place, so this dict stays the one it reads and fills.
+        self._overrides = cache.table(OVERRIDES)
         self._local = LocalCounter()
         self._redis = RedisCounter(redis_url) if redis_url else None
         self._window_header = f"{window_seconds}s".encode()
@@ -90,10 +94,9 @@ class RateLimiter:
         project_id = principal.project_id
         override = None
         if project_id is not None:
-            cache = request.app.state.cache
-            override = cache.table(OVERRIDES).get(project_id, _UNKNOWN)
+            override = self._overrides.get(project_id, _UNKNOWN)
             if override is _UNKNOWN:
-                override = await cache.get_or_load(OVERRIDES, project_id, lambda session: load_override(session, project_id))
+                override = await self._cache.get_or_load(OVERRIDES, project_id, lambda session: load_override(session, project_id))
         if override is not None:
             bucket, limit = project_id, override
         elif self.requests > 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry import cache
+from tenantry import audit, cache
 from tenantry.auth import tenancy
 from tenantry.auth.principal import Principal
 from tenantry.ratelimits import schemas
@@ -37,6 +37,9 @@ async def update(
         await repository.remove()
     else:
         await repository.put(change.requests_per_window)
+    await audit.record(
+        session, principal, "project.rate_limit_changed", project, details={"requests_per_window": change.requests_per_window}
+    )
     # Every worker drops its cached overrides once this commits.
     await cache.invalidate(session)
     return _schema(project.id, change.requests_per_window, limiter.requests, limiter.window_seconds)
