@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from typing import Annotated
 
 import typer
@@ -44,6 +45,12 @@ def serve(
     """Migrate the database, then serve the API."""
     import uvicorn
 
+    if "TENANTRY_PUBLIC_URL" not in os.environ:
+        # Links, OAuth redirect URIs and MCP URLs point here unless the operator says otherwise;
+        # the worker processes inherit the variable.
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["TENANTRY_PUBLIC_URL"] = f"http://{reachable}:{port}"
+        get_settings.cache_clear()
     settings = get_settings()
     _preflight(settings)
     if migrate:
