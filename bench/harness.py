@@ -363,3 +363,51 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# --- scratch PostgreSQL databases ------------------------------------------------------------
+
+
+def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _administer(admin_url: str, statement: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    # CREATE/DROP DATABASE cannot run inside a transaction.
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def postgres_reachable(url: str) -> bool:
+    try:
+        await _administer(url, "SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure to connect means "not reachable"
+        return False
+
+
+@contextlib.contextmanager
+def scratch_database(admin_url: str | None, prefix: str) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database `prefix_…` beside `admin_url`, dropped afterwards; None for SQLite."""
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+
+    if admin_url is None:
+        yield None
+        return
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    asyncio.run(_administer(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_administer(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import secrets
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,11 +32,12 @@ from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import event, insert, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from harness import (
     RESULTS_DIR,
+    postgres_reachable,
+    safe_url,
+    scratch_database,
     BenchmarkError,
     WrkResult,
     environment,
@@ -122,7 +120,7 @@ def main() -> int:
         print(f"== {backend}", file=sys.stderr)
         with (
             temporary_directory(f"bench_scale_{backend}_") as workdir,
-            scratch_database(admin_url) as database_url,
+            scratch_database(admin_url, "bench_scale") as database_url,
         ):
             results[backend] = run_backend(args, workdir, database_url)
 
@@ -204,46 +202,6 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
 
 
 # --- databases -------------------------------------------------------------------------------
-
-
-def safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-async def postgres_reachable(url: str) -> bool:
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - any failure to connect means "not reachable"
-        return False
-    finally:
-        await engine.dispose()
-
-
-@contextlib.contextmanager
-def scratch_database(admin_url: str | None) -> Iterator[str | None]:
-    """A new, empty PostgreSQL database beside `admin_url`, dropped afterwards; None for SQLite."""
-    if admin_url is None:
-        yield None
-        return
-    name = f"bench_scale_{secrets.token_hex(4)}"
-    asyncio.run(_administer(admin_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_administer(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _administer(admin_url: str, statement: str) -> None:
-    # CREATE/DROP DATABASE cannot run inside a transaction.
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def database_version(url: str) -> str:

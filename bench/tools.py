@@ -25,10 +25,8 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +50,7 @@ from harness import (
     uvicorn_server,
     write_json,
 )
-from scale import postgres_reachable, safe_url, scratch_database
+from harness import postgres_reachable, safe_url, scratch_database
 from tenantry.db import create_engine, create_sessionmaker, unit_of_work
 from tenantry.kit.time import utcnow
 from tenantry.logs import service as logs
@@ -87,7 +85,7 @@ def main() -> int:
             print(f"PostgreSQL at {safe_url(args.postgres_url)} is not reachable: SQLite only", file=sys.stderr)
     results = {}
     for backend, admin_url in backends.items():
-        with temporary_directory(f"bench_tools_{backend}_") as workdir, scratch_database(admin_url) as database_url:
+        with temporary_directory(f"bench_tools_{backend}_") as workdir, scratch_database(admin_url, "bench_tools") as database_url:
             results[backend] = run_backend(args, workdir, database_url)
     print(render(results, args))
     path = write_json(

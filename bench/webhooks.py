@@ -29,27 +29,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import secrets
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from harness import (
+    postgres_reachable,
+    scratch_database,
     RESULTS_DIR,
     BenchmarkError,
     environment,
@@ -114,39 +111,6 @@ def wait_for_deliveries(hook: str, count: int, timeout: float = 600) -> dict[str
         if time.monotonic() > deadline:
             raise BenchmarkError(f"only {stats['unique']} of {count} messages arrived within {timeout:.0f} s")
         time.sleep(0.02)
-
-
-# --- databases ---------------------------------------------------------------------------------
-
-
-async def _administer(admin_url: str, statement: str) -> None:
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def postgres_reachable(url: str) -> bool:
-    try:
-        asyncio.run(_administer(url, "SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - any failure to connect means "not reachable"
-        return False
-
-
-@contextlib.contextmanager
-def scratch_database(admin_url: str | None) -> Iterator[str | None]:
-    if admin_url is None:
-        yield None
-        return
-    name = f"bench_webhooks_{secrets.token_hex(4)}"
-    asyncio.run(_administer(admin_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_administer(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # --- the API ----------------------------------------------------------------------------------
@@ -405,7 +369,7 @@ def main() -> int:
     stop_cleanly_on_sigterm()
     backends: dict[str, str | None] = {"sqlite": None}
     if not args.no_postgres:
-        if postgres_reachable(args.postgres_url):
+        if asyncio.run(postgres_reachable(args.postgres_url)):
             backends["postgresql"] = args.postgres_url
         else:
             print("PostgreSQL is not reachable: SQLite only", file=sys.stderr)
@@ -415,7 +379,7 @@ def main() -> int:
         with uvicorn_server("webhooks:receiver_app", env=receiver_env, log_dir=receiver_dir, app_dir=BENCH_DIR) as receiver:
             for backend, admin_url in backends.items():
                 print(f"== {backend}", file=sys.stderr)
-                with temporary_directory(f"bench_webhooks_{backend}_") as workdir, scratch_database(admin_url) as database_url:
+                with temporary_directory(f"bench_webhooks_{backend}_") as workdir, scratch_database(admin_url, "bench_webhooks") as database_url:
                     results[backend] = run_backend(args, workdir, database_url, receiver)
                     print(json.dumps(results[backend], indent=2), file=sys.stderr)
     print(render(results))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.db import unit_of_work
-from tenantry.models import DashboardSession, Project
+from tenantry.models import DashboardSession
 from tests.dashboard.conftest import Dashboard, Person, csrf_of, member_with_password
 from tests.factories import Org, ProjectWithKey, create_org, create_project
 from tests.fixtures.server import Server, start_server

@@ -10,7 +10,6 @@ import pytest
 from tenantry.kit import keys
 from tenantry.kit.keys import KeyKind
 from tests.factories import Org, ProjectWithKey, create_auth_config, create_project
-from tests.fixtures.server import Server
 from tests.mcp.helpers import INITIALIZE, MCP_HEADERS, mcp_session
 
 
