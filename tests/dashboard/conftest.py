@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.dashboard import accounts
@@ -100,3 +100,26 @@ async def dashboard(server: Server) -> AsyncIterator[Dashboard]:
     client = Dashboard(server.base_url)
     yield client
     await client.http.aclose()
+
+
+@pytest.fixture
+async def page(browser: Browser, server: Server) -> AsyncIterator[Page]:
+    context = await browser.new_context(base_url=server.base_url, viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+async def sign_in(page: Page, person: Person) -> None:
+    """Signs `person` in through the form, from a fresh browser context."""
+    await page.goto("/dashboard")
+    await expect(page).to_have_url(re.compile(r"/dashboard/sign-in\?next="))
+    await page.get_by_label("Email").fill(person.email)
+    await page.get_by_label("Password").fill(person.password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def shot(page: Page, name: str) -> None:
+    """A full-page screenshot into test-artifacts/screenshots/ (kept out of the repository)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.db import unit_of_work
 from tenantry.usage import service as usage
-from tests.dashboard.conftest import SCREENSHOTS, Person
+from tests.dashboard.conftest import Person, shot, sign_in
 from tests.factories import Org, ProjectWithKey, unique_name
 from tests.fixtures.server import Server
 from tests.tools.helpers import execute
-
-
-@pytest.fixture
-async def page(browser: Browser, server: Server) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=server.base_url, viewport={"width": 1280, "height": 900})
-    opened = await context.new_page()
-    yield opened
-    await context.close()
-
-
-async def sign_in(page: Page, person: Person) -> None:
-    await page.goto("/dashboard")
-    await expect(page).to_have_url(re.compile(r"/dashboard/sign-in\?next="))
-    await page.get_by_label("Email").fill(person.email)
-    await page.get_by_label("Password").fill(person.password)
-    await page.get_by_role("button", name="Sign in").click()
-
-
-async def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 class TestMemberJourney:
@@ -82,7 +58,7 @@ class TestMemberJourney:
         await expect(page.get_by_role("alert")).to_contain_text("logo_url")
         assert (await client.get("/org/project/config", headers={"x-api-key": key})).json()["logo_url"] is None
 
-        await page.get_by_role("link", name="API keys").click()
+        await page.get_by_role("link", name="API keys", exact=True).click()
         await page.get_by_label("Old keys keep working for").select_option("0")
         await page.get_by_role("button", name="Regenerate keys").click()
         await expect(page.get_by_role("heading", name="Keys regenerated")).to_be_visible()

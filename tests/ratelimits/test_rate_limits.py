@@ -128,10 +128,10 @@ class TestLimits:
         path = f"/org/owner/project/{project.id}/rate_limit"
         assert (await client.get(path, headers=org.headers)).json()["source"] == "organization"
         assert (await client.patch(path, json={"requests_per_window": 50}, headers=org.headers)).json()["requests_per_window"] == 50
-        assert (await client.get(f"/org/project/config", headers=project.headers)).headers["x-ratelimit"] == "50"
+        assert (await client.get("/org/project/config", headers=project.headers)).headers["x-ratelimit"] == "50"
         cleared = (await client.patch(path, json={"requests_per_window": None}, headers=org.headers)).json()
         assert cleared == {"project_id": project.id, "requests_per_window": 10000, "window_size_seconds": 60, "source": "organization"}
-        assert (await client.get(f"/org/project/config", headers=project.headers)).headers["x-ratelimit"] == "10000"
+        assert (await client.get("/org/project/config", headers=project.headers)).headers["x-ratelimit"] == "10000"
         assert (await client.get(path, headers=other_org.headers)).status_code == 404
         assert (await client.patch(path, json={"requests_per_window": 0}, headers=org.headers)).status_code == 400
         assert (await client.get(path, headers=project.headers)).status_code == 401

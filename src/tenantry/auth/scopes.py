@@ -63,7 +63,21 @@ LEVELS: dict[Area, tuple[Level, ...]] = {
     Area.sessions: _ALL_LEVELS,
     Area.project_config: _ALL_LEVELS,
 }
-_DESCRIPTIONS = {
+# What the dashboard's scoped-key form calls each area.
+LABELS = {
+    Area.auth_configs: "Auth configs",
+    Area.connected_accounts: "Connected accounts",
+    Area.tools: "Tools",
+    Area.tool_execution: "Tool execution",
+    Area.proxy_execute: "Proxy execute",
+    Area.toolkits: "Toolkits",
+    Area.triggers: "Triggers",
+    Area.webhooks: "Webhooks",
+    Area.observability: "Observability (logs, usage)",
+    Area.sessions: "Sessions and MCP servers",
+    Area.project_config: "Project settings",
+}
+DESCRIPTIONS = {
     Area.auth_configs: "Auth configs: read lists and gets them; write creates, changes, enables, disables and deletes them.",
     Area.connected_accounts: "Connected accounts: read lists and gets them; write creates, links, changes, refreshes and deletes them.",
     Area.tools: "Tools: read lists tools and their schemas.",
@@ -197,7 +211,7 @@ def _missing(needed: str) -> None:
 
 def _level_field(area: Area) -> Any:
     offered = tuple(level.value for level in LEVELS[area])
-    return (Literal[offered], Field(default="none", description=_DESCRIPTIONS[area] + f" One of {', '.join(offered)}."))  # type: ignore[valid-type]
+    return (Literal[offered], Field(default="none", description=DESCRIPTIONS[area] + f" One of {', '.join(offered)}."))  # type: ignore[valid-type]
 
 
 class _ScopesBase(BaseModel):

@@ -15,16 +15,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.auth import tenancy
+from tenantry.auth.principal import Principal
 from tenantry.config import get_settings
 from tenantry.dashboard import accounts
 from tenantry.errors import AppError, Forbidden
 from tenantry.kit.time import iso
+from tenantry.models import Project
 
 SESSION_COOKIE = "tenantry_session"
 SIGN_IN_CSRF_COOKIE = "tenantry_csrf"
@@ -143,3 +148,46 @@ class FormProblem(Exception):
         super().__init__(message)
         self.template, self.context, self.message, self.status = template, context, message, status
         self.problems = problems or []
+
+
+def pages() -> APIRouter:
+    """A router for one area's pages: under the dashboard's prefix, CSRF-checked, out of the OpenAPI document."""
+    return APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+
+
+# Notices a redirect may ask the next page to show (`?notice=…`): fixed texts, so a link cannot inject one.
+NOTICES = {
+    "revoked": "The key was revoked. It no longer works.",
+    "saved": "Settings saved.",
+    "deleted": "The project was deleted. An admin can restore it from Deleted projects during the retention period.",
+    "restored": "The project was restored. Its old keys stay revoked: create a new one.",
+}
+
+
+async def page_context(
+    session: AsyncSession, principal: Principal, signed_in: accounts.SignedIn, **context: Any
+) -> dict[str, Any]:
+    """What every page of an organization shows around its body: the organization, the role, the member."""
+    organization = await session.scalar(tenancy.own_organization(principal))
+    return {"org": organization, "role": principal.role, "member": signed_in.member, **context}
+
+
+async def page(
+    request: Request, session: AsyncSession, principal: Principal, signed_in: accounts.SignedIn, template: str, **context: Any
+) -> Response:
+    values = await page_context(session, principal, signed_in, **context)
+    values["notice"] = NOTICES.get(request.query_params.get("notice", ""))
+    return render(request, template, values)
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+
+
+def problems_of(error: ValidationError) -> list[str]:
+    """A pydantic error as lines naming each field."""
+    return [f"{'.'.join(str(part) for part in item['loc']) or 'form'}: {item['msg']}" for item in error.errors()]
+
+
+def project_url(project: Project, tail: str = "") -> str:
+    return f"{PREFIX}/orgs/{project.org_id}/projects/{project.id}{tail}"
