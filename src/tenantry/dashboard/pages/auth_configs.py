@@ -1,7 +1,305 @@
-"""(being written)"""
+"""A project's auth configs: the list with filters, one config as the API shows it, enable and
+disable, delete, and a form that creates a custom (or managed) config through the API's schema."""
 
 from __future__ import annotations
 
-from tenantry.dashboard.web import pages
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Query, Request, Response
+from pydantic import ValidationError
+
+from tenantry.auth.principal import Principal
+from tenantry.auth_configs import schemas
+from tenantry.auth_configs import service as auth_configs
+from tenantry.auth_configs.repository import AuthConfigFilters
+from tenantry.dashboard.auth import DashProject, OrgMember, SignedIn, acting_for
+from tenantry.dashboard.pages.params import PAGE_SIZE, Cursor
+from tenantry.dashboard.web import FormProblem, form_values, page, page_context, pages, project_url, redirect
+from tenantry.db import Session
+from tenantry.errors import AppError, InvalidRequest
+from tenantry.models import Project
+from tenantry.toolkits.catalog import Field, Toolkit, get_catalog
 
 router = pages()
+
+BASE = "/orgs/{org_id}/projects/{project_id}/auth-configs"
+# The scheme choice of the create form that means "the operator's managed app" (use_composio_managed_auth).
+MANAGED = "MANAGED"
+KINDS = {"managed": True, "custom": False}
+_UNION_TAGS = {"use_custom_auth", "use_composio_managed_auth"}
+_ADVANCED = {"proxy_url", "proxy_auth_key", "restrict_to_following_tools"}
+# Form inputs and labels of the create body's fields, keyed by their path in AuthConfigCreate.
+_INPUTS = {
+    "toolkit": ("toolkit", "Toolkit"),
+    "toolkit.slug": ("toolkit", "Toolkit"),
+    "auth_config.type": ("scheme", "Auth scheme"),
+    "auth_config.authScheme": ("scheme", "Auth scheme"),
+    "auth_config.name": ("name", "Name"),
+    "auth_config.proxy_config": ("proxy_url", "Proxy URL"),
+    "auth_config.proxy_config.proxy_url": ("proxy_url", "Proxy URL"),
+    "auth_config.proxy_config.proxy_auth_key": ("proxy_auth_key", "Proxy auth key"),
+    "auth_config.restrict_to_following_tools": ("restrict_to_following_tools", "Restrict to tools"),
+}
+
+
+def _toolkits() -> list[Toolkit]:
+    return sorted((toolkit for toolkit in get_catalog() if not toolkit.deprecated), key=lambda toolkit: toolkit.name.casefold())
+
+
+def _api_json(model: Any) -> str:
+    """The body the API answers with for this object."""
+    return json.dumps(model.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False)
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+
+@router.get(BASE)
+async def auth_configs_page(
+    request: Request,
+    principal: OrgMember,
+    signed_in: SignedIn,
+    project: DashProject,
+    session: Session,
+    toolkit: Annotated[str, Query(max_length=100)] = "",
+    kind: Annotated[str, Query(max_length=10)] = "",
+    status: Annotated[str, Query(max_length=10)] = "",
+    q: Annotated[str, Query(max_length=255)] = "",
+    cursor: Cursor = None,
+) -> Response:
+    wanted = {"toolkit": toolkit.strip(), "kind": kind if kind in KINDS else "", "status": status if status == "enabled" else "", "q": q.strip()}
+    filters = AuthConfigFilters(
+        toolkit_slugs=[wanted["toolkit"]] if wanted["toolkit"] else None,
+        is_composio_managed=KINDS.get(wanted["kind"]),
+        # The API hides disabled configs unless asked; the dashboard shows them so they can be enabled again.
+        show_disabled=wanted["status"] != "enabled",
+        search=wanted["q"] or None,
+    )
+    listed = await auth_configs.list_page(session, acting_for(principal, project), filters, limit=PAGE_SIZE, cursor=cursor)
+    next_url = f"?{urlencode({**wanted, 'cursor': listed.next_cursor})}" if listed.next_cursor else None
+    return await page(
+        request, session, principal, signed_in, "auth_configs.html",
+        project=project, listed=listed, filters=wanted, filtered=any(wanted.values()), toolkits=_toolkits(), next_url=next_url,
+        tab="auth_configs", section="projects",
+    )
+
+
+# --- creating ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchemeChoice:
+    value: str
+    label: str
+    supported: bool
+
+
+def _scheme_choices(toolkit: Toolkit) -> list[SchemeChoice]:
+    choices = [SchemeChoice(MANAGED, "Managed: this server's OAuth app", True)] if toolkit.managed_app else []
+    for spec in toolkit.auth_schemes:
+        supported = spec.mode in schemas.SUPPORTED_SCHEMES
+        label = f"{spec.mode.value} (your own {'app credentials' if spec.auth_config_fields else 'settings'})"
+        choices.append(SchemeChoice(spec.mode.value, label if supported else f"{spec.mode.value} (not supported by this server yet)", supported))
+    return choices
+
+
+def _fields(toolkit: Toolkit, scheme: str) -> tuple[Field, ...]:
+    """The values the developer gives for this scheme: the app credentials (only scopes for a managed app)."""
+    if scheme == MANAGED:
+        spec = toolkit.scheme("OAUTH2")
+        return tuple(field for field in (spec.auth_config_fields if spec else ()) if field.name in ("scopes", "user_scopes"))
+    spec = toolkit.scheme(scheme)
+    return spec.auth_config_fields if spec else ()
+
+
+@dataclass(frozen=True)
+class NewForm:
+    """Where the create form stands: a toolkit chosen, then a scheme, then the details."""
+
+    toolkit: Toolkit | None
+    scheme: str
+    choices: list[SchemeChoice]
+    fields: tuple[Field, ...]
+
+
+def _new_form(toolkit_slug: str, scheme: str) -> NewForm:
+    toolkit = get_catalog().get(toolkit_slug) if toolkit_slug else None
+    if toolkit is None:
+        return NewForm(None, "", [], ())
+    choices = _scheme_choices(toolkit)
+    if scheme not in {choice.value for choice in choices if choice.supported}:
+        scheme = ""
+    return NewForm(toolkit, scheme, choices, _fields(toolkit, scheme) if scheme else ())
+
+
+def _new_context(project: Project, form: NewForm, values: dict[str, str], invalid: set[str] | None = None) -> dict[str, Any]:
+    return {
+        "project": project, "toolkits": _toolkits(), "new": form, "managed": MANAGED, "values": values,
+        "invalid": invalid or set(), "advanced_open": bool((invalid or set()) & _ADVANCED), "tab": "auth_configs", "section": "projects",
+    }
+
+
+@router.get(BASE + "/new")
+async def new_auth_config_form(
+    request: Request,
+    principal: OrgMember,
+    signed_in: SignedIn,
+    project: DashProject,
+    session: Session,
+    toolkit: Annotated[str, Query(max_length=100)] = "",
+    scheme: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    form = _new_form(toolkit.strip(), scheme.strip())
+    return await page(request, session, principal, signed_in, "auth_config_new.html", **_new_context(project, form, {}))
+
+
+def _listed(text: str) -> list[str]:
+    return [item for item in text.replace(",", " ").split() if item]
+
+
+def _credentials(fields: tuple[Field, ...], form: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The credential inputs as values of their declared types, and the inputs that are not."""
+    credentials: dict[str, Any] = {}
+    wrong: list[tuple[str, str]] = []
+    for field in fields:
+        raw = form.get(f"cred_{field.name}", "")
+        if field.type == "boolean":
+            credentials[field.name] = raw == "on"
+            continue
+        raw = raw.strip()
+        if not raw:
+            continue
+        if field.type in ("integer", "number"):
+            try:
+                credentials[field.name] = int(raw) if field.type == "integer" else float(raw)
+            except ValueError:
+                wrong.append((f"auth_config.credentials.{field.name}", f"must be {'a whole number' if field.type == 'integer' else 'a number'}"))
+            continue
+        credentials[field.name] = raw
+    return credentials, wrong
+
+
+def _body(form: NewForm, values: dict[str, str], credentials: dict[str, Any]) -> dict[str, Any]:
+    """The create form as the API's request body."""
+    assert form.toolkit is not None
+    spec: dict[str, Any] = {
+        "name": values.get("name", "").strip() or None,
+        "credentials": credentials,
+        "restrict_to_following_tools": _listed(values.get("restrict_to_following_tools", "")),
+        "is_enabled_for_tool_router": values.get("is_enabled_for_tool_router") == "on",
+    }
+    if form.scheme == MANAGED:
+        spec["type"] = "use_composio_managed_auth"
+    else:
+        spec["type"], spec["authScheme"] = "use_custom_auth", form.scheme
+        proxy_url = values.get("proxy_url", "").strip()
+        if proxy_url:
+            spec["proxy_config"] = {"proxy_url": proxy_url, "proxy_auth_key": values.get("proxy_auth_key", "").strip() or None}
+    return {"toolkit": {"slug": form.toolkit.slug}, "auth_config": spec}
+
+
+def _described(path: str, problem: str, fields: tuple[Field, ...]) -> tuple[str, str]:
+    """A problem at `path` of the create body as (the form input at fault, a line naming its label)."""
+    if not path:
+        return "", problem
+    parts = [part for part in path.split(".") if part not in _UNION_TAGS]
+    if len(parts) >= 3 and parts[:2] == ["auth_config", "credentials"]:
+        name = parts[2]
+        field = next((field for field in fields if field.name == name), None)
+        return f"cred_{name}", f"{field.display_name if field else name}: {problem}"
+    for length in range(len(parts), 0, -1):
+        known = _INPUTS.get(".".join(parts[:length]))
+        if known:
+            return known[0], f"{known[1]}: {problem}"
+    return "", f"{'.'.join(parts) or 'form'}: {problem}"
+
+
+def _validation_problems(error: ValidationError) -> list[tuple[str, str]]:
+    return [(".".join(str(part) for part in item["loc"]), item["msg"]) for item in error.errors()]
+
+
+def _app_problems(error: AppError) -> list[tuple[str, str]]:
+    problems = []
+    for line in error.errors or [error.message]:
+        path, _, problem = line.partition(": ")
+        problems.append((path, problem) if problem else ("", line))
+    return problems
+
+
+@router.post(BASE + "/new")
+async def create_auth_config(request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session) -> Response:
+    values = await form_values(request)
+    form = _new_form(values.get("toolkit", "").strip(), values.get("scheme", "").strip())
+    problems: list[tuple[str, str]] = []
+    if form.toolkit is None:
+        problems = [("toolkit.slug", "choose a toolkit of this server's catalog")]
+    elif not form.scheme:
+        problems = [("auth_config.authScheme", "choose one of the schemes this toolkit offers")]
+    else:
+        credentials, problems = _credentials(form.fields, values)
+        if not problems:
+            try:
+                payload = schemas.AuthConfigCreate.model_validate(_body(form, values, credentials))
+                created = await auth_configs.create(session, acting_for(principal, project), payload)
+            except ValidationError as error:
+                problems = _validation_problems(error)
+            except InvalidRequest as error:
+                problems = _app_problems(error)
+            else:
+                return redirect(project_url(project, f"/auth-configs/{created.auth_config.id}?notice=auth_config_created"))
+    described = [_described(path, problem, form.fields) for path, problem in problems]
+    # Secrets are never sent back into the page; the developer types them again.
+    secret = {f"cred_{field.name}" for field in form.fields if field.is_secret} | {"proxy_auth_key"}
+    kept = {key: value for key, value in values.items() if key not in secret}
+    context = await page_context(session, principal, signed_in, **_new_context(project, form, kept, {name for name, _ in described}))
+    raise FormProblem(
+        "auth_config_new.html", context, "The auth config was not created.", problems=[line for _, line in described]
+    )
+
+
+# --- one auth config ---------------------------------------------------------------------------
+
+
+async def _detail(session: Session, acting: Principal, auth_config_id: str) -> dict[str, Any]:
+    config = await auth_configs.get(session, acting, auth_config_id)
+    toolkit = get_catalog().get(config.toolkit.slug)
+    return {"config": config, "toolkit_name": toolkit.name if toolkit else config.toolkit.slug, "api_json": _api_json(config)}
+
+
+@router.get(BASE + "/{auth_config_id}")
+async def auth_config_page(
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: str
+) -> Response:
+    detail = await _detail(session, acting_for(principal, project), auth_config_id)
+    return await page(
+        request, session, principal, signed_in, "auth_config.html", project=project, **detail, tab="auth_configs", section="projects"
+    )
+
+
+@router.post(BASE + "/{auth_config_id}/status")
+async def set_auth_config_status(request: Request, principal: OrgMember, project: DashProject, session: Session, auth_config_id: str) -> Response:
+    status = (await form_values(request)).get("status")
+    if status not in ("ENABLED", "DISABLED"):
+        raise InvalidRequest.field("status", "must be ENABLED or DISABLED")
+    await auth_configs.set_status(session, acting_for(principal, project), auth_config_id, status == "ENABLED")
+    notice = "auth_config_enabled" if status == "ENABLED" else "auth_config_disabled"
+    return redirect(project_url(project, f"/auth-configs/{auth_config_id}?notice={notice}"))
+
+
+@router.get(BASE + "/{auth_config_id}/delete")
+async def delete_auth_config_form(
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: str
+) -> Response:
+    config = await auth_configs.get(session, acting_for(principal, project), auth_config_id)
+    return await page(
+        request, session, principal, signed_in, "auth_config_delete.html", project=project, config=config, tab="auth_configs", section="projects"
+    )
+
+
+@router.post(BASE + "/{auth_config_id}/delete")
+async def delete_auth_config(principal: OrgMember, project: DashProject, session: Session, auth_config_id: str) -> Response:
+    await auth_configs.delete(session, acting_for(principal, project), auth_config_id)
+    return redirect(project_url(project, "/auth-configs?notice=auth_config_deleted"))
