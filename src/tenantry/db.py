@@ -86,6 +86,8 @@ async def unit_of_work(
 async def _request_session(request: Request, *, read_only: bool) -> AsyncIterator[AsyncSession]:
     async with unit_of_work(request.app.state.sessionmaker, read_only=read_only) as session:
         request.app.state.cache.attach(session)
+        # The dashboard answers some errors with a page, not an exception; it rolls back through this.
+        request.state.db_session = session
         yield session
 
 

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth import tenancy
@@ -30,6 +31,7 @@ from tenantry.dashboard import accounts
 from tenantry.errors import AppError, Forbidden
 from tenantry.kit.time import iso
 from tenantry.models import Project
+from tenantry.models.base import Base
 
 SESSION_COOKIE = "tenantry_session"
 SIGN_IN_CSRF_COOKIE = "tenantry_csrf"
@@ -114,6 +116,23 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
 _TITLES = {400: "That did not work", 403: "Not allowed", 404: "Not found", 409: "That did not work"}
 
 
+async def _roll_back(request: Request, context: dict[str, Any]) -> None:
+    """Undoes the request's changes before a problem is shown, and reloads the rows the page shows.
+
+    The problem is answered with a page, so the request's transaction would otherwise commit
+    whatever the service had written before it refused. A rollback expires every row the session
+    holds (a refused flush already has), so the rows the page renders are read again.
+    """
+    session: AsyncSession | None = getattr(request.state, "db_session", None)
+    if session is None:
+        return
+    await session.rollback()
+    for value in context.values():
+        for row in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(row, Base) and sa_inspect(row).persistent:
+                await session.refresh(row)
+
+
 class DashboardRoute(APIRoute):
     """Checks the CSRF token of every POST, answers errors as pages, and adds the security headers."""
 
@@ -126,12 +145,14 @@ class DashboardRoute(APIRoute):
                     await _check_csrf(request)
                 response = await handler(request)
             except FormProblem as problem:
+                await _roll_back(request, problem.context)
                 context = {**problem.context, "problem": problem.message, "problems": problem.problems}
                 response = render(request, problem.template, context, status_code=problem.status)
             except SignInRequired:
                 target = request.url.path if request.method == "GET" else PREFIX
                 response = redirect(f"{PREFIX}/sign-in?next={quote(target, safe='/')}")
             except AppError as error:
+                await _roll_back(request, {})
                 response = _error_page(request, error.status, _TITLES.get(error.status, "Something went wrong"), error.message)
             except RequestValidationError:
                 response = _error_page(request, 400, "That did not work", "The request is not valid.")
@@ -142,7 +163,7 @@ class DashboardRoute(APIRoute):
 
 
 class FormProblem(Exception):
-    """A form to show again with a problem. Raised, not returned, so the request's transaction rolls back."""
+    """A form to show again with a problem. DashboardRoute rolls the request's transaction back first."""
 
     def __init__(self, template: str, context: dict[str, Any], message: str, *, status: int = 400, problems: list[str] | None = None) -> None:
         super().__init__(message)
@@ -158,9 +179,28 @@ def pages() -> APIRouter:
 # Notices a redirect may ask the next page to show (`?notice=…`): fixed texts, so a link cannot inject one.
 NOTICES = {
     "revoked": "The key was revoked. It no longer works.",
+    "org_key_revoked": "The organization key was revoked. It no longer works.",
+    "role_changed": "The member’s role was changed. It applies to their next request.",
+    "member_removed": "The member was removed. Their user keys from this organization no longer work.",
+    "password_set": "Your password is set and you are signed in.",
     "saved": "Settings saved.",
     "deleted": "The project was deleted. An admin can restore it from Deleted projects during the retention period.",
     "restored": "The project was restored. Its old keys stay revoked: create a new one.",
+    "auth_config_created": "The auth config was created. Connected accounts can now be made with it.",
+    "auth_config_enabled": "The auth config was enabled. It can make new connections again.",
+    "auth_config_disabled": "The auth config was disabled. It makes no new connections until enabled again.",
+    "auth_config_deleted": "The auth config was deleted, with its connected accounts.",
+    "account_enabled": "The connected account was enabled.",
+    "account_disabled": "The connected account was disabled. Tools cannot use it until enabled again.",
+    "account_refreshed": "The authorization was restarted: the end user must open the new authorization link.",
+    "account_deleted": "The connected account was deleted.",
+    "webhook_saved": "The webhook subscription was saved.",
+    "webhook_unchanged": "Nothing was changed.",
+    "webhook_deleted": "The webhook subscription was deleted. Queued deliveries were cancelled.",
+    "webhook_resent": "The message was queued to be sent again now. Its new attempt appears below once made.",
+    "mcp_created": "The MCP server was created. Its URL works at once.",
+    "mcp_saved": "The MCP server was saved.",
+    "mcp_deleted": "The MCP server was deleted. Its URL no longer works.",
 }
 
 

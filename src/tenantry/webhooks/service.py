@@ -163,7 +163,7 @@ async def update(
     if changes.enabled is True and subscription.disabled_at is not None:
         subscription.disabled_at = subscription.disabled_reason = subscription.failing_since = None
     elif changes.enabled is False and subscription.disabled_at is None:
-        await disable(session, subscription, "Disabled by the project (PATCH with enabled: false)")
+        await disable(session, subscription, "Turned off by the project (enabled: false)")
     subscription.updated_at = utcnow()
     await session.flush()
     await audit.record(
