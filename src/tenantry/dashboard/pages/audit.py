@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -11,23 +11,13 @@ from fastapi import Query, Request, Response
 from tenantry.audit_log import service as audit_log
 from tenantry.audit_log.repository import AuditFilters
 from tenantry.dashboard.auth import OrgMember, SignedIn, require_admin
-from tenantry.dashboard.pages.params import Cursor
+from tenantry.dashboard.pages.params import Cursor, utc_day
 from tenantry.dashboard.web import page, pages
 from tenantry.db import Session
-from tenantry.errors import InvalidRequest
 
 router = pages()
 
 AUDIT_PAGE_SIZE = 50
-
-
-def _day_start(value: str | None, field: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidRequest.field(field, "must be a date, YYYY-MM-DD") from None
 
 
 @router.get("/orgs/{org_id}/audit")
@@ -44,7 +34,7 @@ async def audit_page(
     cursor: Cursor = None,
 ) -> Response:
     require_admin(principal)
-    start, end = _day_start(since, "from"), _day_start(until, "to")
+    start, end = utc_day(since, "from"), utc_day(until, "to")
     filters = AuditFilters(
         project_ids=[project_id.strip()] if project_id.strip() else None,
         actions=[action.strip()] if action.strip() else None,

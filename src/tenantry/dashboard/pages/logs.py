@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from tenantry.config import get_settings
 from tenantry.dashboard.auth import DashProject, OrgMember, SignedIn, acting_for
-from tenantry.dashboard.pages.params import PAGE_SIZE, Cursor
+from tenantry.dashboard.pages.params import PAGE_SIZE, Cursor, utc_day
 from tenantry.dashboard.web import FormProblem, page, page_context, pages, problems_of
 from tenantry.db import Session
 from tenantry.errors import AppError
@@ -47,15 +47,6 @@ class _BadFilter(Exception):
         self.problem = problem
 
 
-def _day(value: str, field: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise _BadFilter(f"{field}: must be a date, YYYY-MM-DD") from None
-
-
 def _millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -68,7 +59,7 @@ def _search(values: dict[str, str], cursor: str | None) -> dict[str, Any]:
         if value:
             filters.append({"field": field, "operator": operator, "value": value.lower() if parameter == "toolkit" else value})
     body: dict[str, Any] = {"limit": PAGE_SIZE, "cursor": cursor, "filters": filters}
-    since, until = _day(values["from"], "from"), _day(values["to"], "to")
+    since, until = utc_day(values["from"], "from"), utc_day(values["to"], "to")
     if since or until:
         if since and until and since > until:
             raise _BadFilter("to: must be the same day as from or later")

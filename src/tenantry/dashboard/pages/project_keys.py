@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request, Response
@@ -12,6 +11,7 @@ from tenantry.api_keys import service as api_keys
 from tenantry.api_keys.schemas import MAX_GRACE_PERIOD_SECONDS, ApiKeyCreate
 from tenantry.auth import scopes
 from tenantry.dashboard.auth import DashProject, OrgMember, SignedIn
+from tenantry.dashboard.pages.params import end_of_day, utc_day
 from tenantry.dashboard.web import (
     FormProblem,
     form_values,
@@ -53,13 +53,9 @@ def _key_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The create-key form as the API's request body: a scoped key only when "Scoped" is chosen,
     an expiry only when a date is given (the end of that day, UTC)."""
     body: dict[str, Any] = {"name": form.get("name", "")}
-    expires = form.get("expires_on", "").strip()
-    if expires:
-        try:
-            day = datetime.strptime(expires, "%Y-%m-%d").replace(tzinfo=UTC)
-        except ValueError:
-            raise InvalidRequest.field("expires_on", "must be a date, YYYY-MM-DD") from None
-        body["expires_at"] = day.replace(hour=23, minute=59, second=59)
+    day = utc_day(form.get("expires_on", ""), "expires_on")
+    if day is not None:
+        body["expires_at"] = end_of_day(day)
     if form.get("access") == "scoped":
         body["scopes"] = {area["area"]: form.get(f"scope_{area['area']}", "none") for area in SCOPE_AREAS}
     return body
