@@ -8,6 +8,7 @@ answers another project's key without a single row of the owner's.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +59,21 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/webhook_subscriptions/{id}/recover"): {"since": "2026-01-01T00:00:00Z"},
 }
 FILLERS = {"status": "DISABLED", "message_id": "msg_00000000-0000-4000-8000-000000000000"}
+# Organization routes naming an organization-owned object other than a project (tests/projects walks
+# project ids) -> a missing id of the same shape; and the smallest body each such route accepts.
+ORG_MISSING_IDS = {"api_keys": "0" * 26, "members": "mb_000000000000"}
+# How the walk makes one such object in each organization: its create route and body (the answer's `id` names it).
+ORG_CREATES: dict[str, tuple[str, Any]] = {"api_keys": ("/org/owner/api_keys", {"name": "isolation"})}
+# A body may be a function, for objects that must differ per organization (one email is one person everywhere).
+ORG_CREATES["members"] = ("/org/owner/members", lambda: {"email": f"{secrets.token_hex(6)}@example.com", "name": "Isolation", "role": "developer"})
+ORG_BODIES: dict[tuple[str, str], Any] = {("DELETE", "/org/owner/api_keys/{key_id}"): None}
+ORG_BODIES.update({
+    ("PATCH", "/org/owner/members/{member_id}"): {"role": "admin"},
+    ("DELETE", "/org/owner/members/{member_id}"): None,
+    ("POST", "/org/owner/members/{member_id}/invitation"): None,
+})
+# Organization routes whose path parameter names no object.
+ORG_NO_OBJECT_ROUTES = {("POST", "/org/usage/{entity_type}")}
 
 
 def _operations() -> Iterator[tuple[str, str, set[str]]]:
@@ -72,6 +88,16 @@ def _operations() -> Iterator[tuple[str, str, set[str]]]:
         for method, operation in operations.items():
             schemes = {name for requirement in operation.get("security", []) for name in requirement}
             yield method.upper(), path.removeprefix(CURRENT_PREFIX), schemes
+
+
+def org_routes() -> list[tuple[str, str]]:
+    """Routes an organization key reaches that no project key does."""
+    return [(method, path) for method, path, schemes in _operations() if "OrgApiKeyAuth" in schemes and "ApiKeyAuth" not in schemes]
+
+
+def _org_segment(path: str) -> str:
+    """`api_keys` of /org/owner/api_keys/{key_id}, `project` of /org/owner/project/…, `usage` of /org/usage/…"""
+    return path.removeprefix("/org/owner/").removeprefix("/org/").split("/")[0]
 
 
 def project_routes() -> list[tuple[str, str]]:
@@ -102,6 +128,14 @@ class TestRouteTable:
             assert _segment(path) in MISSING_IDS, f"{method} {path}: add its resource to MISSING_IDS"
             assert (method, path) in BODIES, f"{method} {path}: add a minimal body to BODIES"
 
+    def test_every_org_object_route_is_known_to_this_test(self) -> None:
+        for method, path in org_routes():
+            if "{" not in path or _org_segment(path) == "project" or (method, path) in ORG_NO_OBJECT_ROUTES:
+                continue
+            assert _org_segment(path) in ORG_MISSING_IDS, f"{method} {path}: add its resource to ORG_MISSING_IDS and ORG_CREATES"
+            assert _org_segment(path) in ORG_CREATES, f"{method} {path}: add its resource to ORG_CREATES"
+            assert (method, path) in ORG_BODIES, f"{method} {path}: add a minimal body to ORG_BODIES"
+
 
 @pytest.fixture
 async def world(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Any]:
@@ -119,7 +153,14 @@ async def world(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Any]:
         owned[project.id]["webhook_subscriptions"] = subscription.json()["id"]
         executed = await client.post("/tools/execute/LOCALNOAUTH_LIST", json={}, headers=project.headers)
         owned[project.id]["logs"] = executed.json()["log_id"]
-    return {"projects": projects, "owned": owned}
+    org_owned: dict[str, dict[str, str]] = {}
+    for org in orgs:
+        org_owned[org.id] = {}
+        for resource, (create_path, create_body) in ORG_CREATES.items():
+            created = await client.post(create_path, json=create_body() if callable(create_body) else create_body, headers=org.headers)
+            assert created.status_code in (200, 201), f"{create_path}: {created.text}"
+            org_owned[org.id][resource] = created.json()["id"]
+    return {"projects": projects, "owned": owned, "orgs": orgs, "org_owned": org_owned}
 
 
 class TestNoCrossProjectAccess:
@@ -156,3 +197,38 @@ class TestNoCrossProjectAccess:
                     if project is not reader:
                         for object_id in world["owned"][project.id].values():
                             assert object_id not in text, f"{path} read by {reader.id} shows {project.id}'s {object_id}"
+
+
+class TestNoCrossOrganizationAccess:
+    """The same walk for organization-owned objects that are not projects (organization API keys)."""
+
+    @staticmethod
+    def _lists() -> list[str]:
+        return [path for method, path in org_routes() if method == "GET" and "{" not in path and _org_segment(path) in ORG_MISSING_IDS]
+
+    async def test_objects_of_another_organization_are_indistinguishable_from_missing(self, client: httpx.AsyncClient, world: dict[str, Any]) -> None:
+        owner, intruder = world["orgs"]
+        routes = [(m, p) for m, p in org_routes() if "{" in p and _org_segment(p) in ORG_MISSING_IDS]
+        assert routes, "the route table lists no organization-owned object routes"
+        for method, path in sorted(routes, key=lambda item: item[0] == "DELETE"):
+            resource = _org_segment(path)
+            body = ORG_BODIES[(method, path)]
+            stolen = await client.request(method, _fill(path, world["org_owned"][owner.id][resource]), json=body, headers=intruder.headers)
+            missing = await client.request(method, _fill(path, ORG_MISSING_IDS[resource]), json=body, headers=intruder.headers)
+            assert stolen.status_code == 404, f"{method} {path} with {intruder.id}'s key: {stolen.status_code} {stolen.text}"
+            assert without_request_id(stolen.json()) == without_request_id(missing.json()), f"{method} {path}"
+        for path in self._lists():
+            text = (await client.get(path, headers=owner.headers)).text
+            assert world["org_owned"][owner.id][_org_segment(path)] in text, f"{path}: changed by another organization"
+
+    async def test_lists_never_contain_another_organizations_rows(self, client: httpx.AsyncClient, world: dict[str, Any]) -> None:
+        orgs: list[Org] = world["orgs"]
+        assert "/org/owner/api_keys" in self._lists()
+        for path in self._lists():
+            for reader in orgs:
+                text = (await client.get(path, headers=reader.headers)).text
+                assert world["org_owned"][reader.id][_org_segment(path)] in text
+                for other in orgs:
+                    if other is not reader:
+                        for object_id in world["org_owned"][other.id].values():
+                            assert object_id not in text, f"{path} read by {reader.id} shows {other.id}'s {object_id}"

@@ -11,6 +11,7 @@ from tenantry.connected_accounts.router import router as connected_accounts
 from tenantry.logs.router import router as logs
 from tenantry.mcp.router import router as mcp
 from tenantry.members.router import router as members
+from tenantry.organizations.router import router as org_api_keys
 from tenantry.projects.router import router as projects
 from tenantry.ratelimits.router import router as rate_limits
 from tenantry.settings.router import router as settings
@@ -39,6 +40,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     projects,
     api_keys,
     audit_log,
+    org_api_keys,
     members,
     rate_limits,
 )

@@ -172,9 +172,42 @@ class TooManyApiKeys(Conflict):
     default_message = "This project has as many live keys as it may have"
 
 
+class OrgApiKeyNameTaken(Conflict):
+    code, slug = 2201, "OrgApiKey_NameAlreadyExists"
+    default_message = "Another live organization API key has this name"
+
+
+class TooManyOrgApiKeys(Conflict):
+    code, slug = 2202, "OrgApiKey_LimitReached"
+    default_message = "This organization has as many live organization API keys as it may have"
+
+
 class MemberAlreadyExists(Conflict):
     code, slug = 2001, "Team_MemberAlreadyExists"
     default_message = "This person is already a member of the organization"
+
+
+class OrgMemberNotFound(NotFound):
+    code, slug = 2002, "Team_MemberNotFound"
+    default_message = "Member not found"
+
+
+class LastAdmin(Conflict):
+    code, slug = 2003, "Team_LastAdminRequired"
+    default_message = "An organization must keep at least one admin"
+
+
+class MemberInOtherOrganizations(Conflict):
+    code, slug = 2004, "Team_MemberInOtherOrganizations"
+    default_message = "This member also belongs to other organizations, so a link from this one cannot set their password"
+
+
+class InvitationUnusable(AppError):
+    """A one-time dashboard link that is unknown, replaced, used or expired (shown as a page, not JSON)."""
+
+    status, code, slug = 404, 2005, "Team_InvitationNotValid"
+    default_message = "This link is not valid"
+    retryable = False
 
 
 class ToolNotFound(NotFound):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Delete, Select, Update, and_, case, delete, exists, or_, select, update
+from sqlalchemy import Delete, Select, Update, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.auth.principal import Principal
 from tenantry.errors import ProjectNotFound
 from tenantry.kit import ids
+from tenantry.kit.keys import KeyKind
 from tenantry.models import (
     ApiKey,
     AuditEvent,
@@ -32,6 +33,7 @@ from tenantry.models import (
 )
 from tenantry.models import ProjectRateLimit, ToolExecutionLog, UsageEvent
 from tenantry.models import WebhookAttempt, WebhookMessage, WebhookSubscription
+from tenantry.models import MemberInvitation
 
 
 def own_organization(principal: Principal) -> Select[tuple[Organization]]:
@@ -237,6 +239,27 @@ def project_keys_named(project: Project, name: str, now: datetime) -> Select[tup
     return live_project_keys(project, now).where(ApiKey.name == name)
 
 
+def live_org_keys(principal: Principal, now: datetime) -> Select[tuple[ApiKey]]:
+    """The calling organization's own organization keys (`oak_`) that still work at `now`.
+
+    Never its members' user keys or its projects' keys, though those rows carry the same `org_id`.
+    """
+    if not principal.org_id:
+        raise AssertionError("organization keys need a principal acting in an organization")
+    return select(ApiKey).where(
+        ApiKey.org_id == principal.org_id,
+        ApiKey.kind == KeyKind.organization.value,
+        ApiKey.project_id.is_(None),
+        ApiKey.member_id.is_(None),
+        ApiKey.revoked_at.is_(None),
+        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+    )
+
+
+def org_keys_named(principal: Principal, name: str, now: datetime) -> Select[tuple[ApiKey]]:
+    return live_org_keys(principal, now).where(ApiKey.name == name)
+
+
 def deleted_projects(org_id: str, deleted_after: datetime) -> Select[tuple[Project]]:
     """The organization's deleted projects still within their retention: the ones restore can reach."""
     return select(Project).where(
@@ -320,12 +343,42 @@ def live_projects_of_member(principal: Principal) -> Select[tuple[Project]]:
 
 
 def members_of(org_id: str) -> Select[tuple[Member, str]]:
-    """The organization's members with their role there: for the operator's command line."""
+    """The organization's members with their role there: for the command line, the API and the dashboard."""
     return (
         select(Member, Membership.role)
         .join(Membership, Membership.member_id == Member.id)
         .where(Membership.org_id == org_id)
     )
+
+
+def admins_of(org_id: str) -> Select[tuple[int]]:
+    """How many admins the organization has (the last one may be neither demoted nor removed)."""
+    return select(func.count()).select_from(Membership).where(Membership.org_id == org_id, Membership.role == "admin")
+
+
+def other_memberships(member_id: str, org_id: str) -> Select[tuple[str]]:
+    """The organizations other than `org_id` the member belongs to."""
+    return select(Membership.org_id).where(Membership.member_id == member_id, Membership.org_id != org_id)
+
+
+def live_user_keys(member_id: str, org_id: str) -> Select[tuple[ApiKey]]:
+    """The member's unrevoked user keys issued in the organization."""
+    return select(ApiKey).where(
+        ApiKey.kind == KeyKind.user.value, ApiKey.member_id == member_id, ApiKey.org_id == org_id, ApiKey.revoked_at.is_(None)
+    )
+
+
+def member_invitations(member_id: str, org_id: str) -> Delete:
+    """Deletes the member's sign-in links from the organization (a newer one replaces them; removal ends them)."""
+    return delete(MemberInvitation).where(MemberInvitation.member_id == member_id, MemberInvitation.org_id == org_id)
+
+
+def invitation_by_token(digest: str) -> Select[tuple[MemberInvitation]]:
+    """The sign-in link a browser capability names, in whatever organization.
+
+    The token itself is the authorization; callers act for that link's member and organization only.
+    """
+    return select(MemberInvitation).where(MemberInvitation.token_hash == digest)
 
 
 def audit_events(principal: Principal) -> Select[tuple[AuditEvent]]:

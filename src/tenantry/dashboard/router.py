@@ -11,6 +11,7 @@ from tenantry.dashboard.pages import (
     audit,
     auth_configs,
     connected_accounts,
+    invitations,
     logs,
     mcp,
     members,
@@ -27,7 +28,7 @@ from tenantry.dashboard.web import PREFIX
 # `projects` comes before the per-project pages: its `/projects/new` and `/projects/deleted` must
 # win over `/projects/{project_id}`.
 PAGES = (
-    sign_in, members, org_keys, audit,
+    sign_in, invitations, members, org_keys, audit,
     projects, project_keys, project_settings, auth_configs, connected_accounts, webhooks, mcp, logs, usage,
 )
 

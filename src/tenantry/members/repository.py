@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth import tenancy
 from tenantry.auth.principal import Principal
 from tenantry.kit.pagination import PageRequest
-from tenantry.models import Member, Membership, Organization, Project
+from tenantry.models import ApiKey, Member, MemberInvitation, Membership, Organization, Project
 
 
 class MemberRepository:
@@ -34,6 +36,80 @@ class MemberRepository:
     async def of_organization(self, org_id: str) -> Sequence[tuple[Member, str]]:
         statement = tenancy.members_of(org_id).order_by(Member.email)
         return [(member, role) for member, role in (await self._session.execute(statement)).all()]
+
+
+class OrgMemberRepository:
+    """The members of the principal's organization, as its admins manage them."""
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self._session = session
+        self._principal = principal
+        self.org_id = principal.org_id
+
+    async def lock_organization(self) -> Organization | None:
+        """Holds the organization row until commit, so membership changes in it run one at a time and
+        two admins demoting each other cannot leave it with none."""
+        return await self._session.scalar(tenancy.own_organization(self._principal).with_for_update())
+
+    async def get(self, member_id: str) -> tuple[Member, Membership] | None:
+        membership = await self._session.scalar(tenancy.membership(member_id, self.org_id))
+        if membership is None:
+            return None
+        member = await self._session.get(Member, member_id)
+        return None if member is None else (member, membership)
+
+    async def all(self) -> Sequence[tuple[Member, str]]:
+        statement = tenancy.members_of(self.org_id).order_by(Member.email)
+        return [(member, role) for member, role in (await self._session.execute(statement)).all()]
+
+    async def admin_count(self) -> int:
+        return int(await self._session.scalar(tenancy.admins_of(self.org_id)) or 0)
+
+    async def in_other_organizations(self, member_id: str) -> bool:
+        return await self._session.scalar(tenancy.other_memberships(member_id, self.org_id).limit(1)) is not None
+
+    async def live_user_keys(self, member_id: str) -> Sequence[ApiKey]:
+        return (await self._session.scalars(tenancy.live_user_keys(member_id, self.org_id))).all()
+
+    async def leave(self, membership: Membership) -> None:
+        await self._session.delete(membership)
+        await self._session.flush()
+
+    async def drop_invitations(self, member_id: str) -> None:
+        await self._session.execute(tenancy.member_invitations(member_id, self.org_id))
+
+    async def add_invitation(self, invitation: MemberInvitation) -> None:
+        self._session.add(invitation)
+        await self._session.flush()
+
+
+class InvitationRepository:
+    """Sign-in links, found by the digest of the token a browser presents: the token is the authorization."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_digest(self, digest: str, *, for_update: bool = False) -> MemberInvitation | None:
+        statement = tenancy.invitation_by_token(digest)
+        if for_update:
+            statement = statement.with_for_update()
+        return await self._session.scalar(statement)
+
+    async def membership(self, invitation: MemberInvitation) -> tuple[Member, Organization] | None:
+        """The invited member and the link's organization, while the member still belongs to it."""
+        if await self._session.scalar(tenancy.membership(invitation.member_id, invitation.org_id)) is None:
+            return None
+        member = await self._session.get(Member, invitation.member_id)
+        organization = await self._session.get(Organization, invitation.org_id)
+        return None if member is None or organization is None else (member, organization)
+
+    async def in_other_organizations(self, invitation: MemberInvitation) -> bool:
+        statement = tenancy.other_memberships(invitation.member_id, invitation.org_id).limit(1)
+        return await self._session.scalar(statement) is not None
+
+    async def mark_used(self, invitation: MemberInvitation, moment: datetime) -> None:
+        invitation.used_at = moment
+        await self._session.flush()
 
 
 class MemberReachRepository:

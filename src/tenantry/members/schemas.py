@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from tenantry.kit.time import Timestamp
 
@@ -32,8 +32,10 @@ MemberName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 
 
 class MemberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     email: Email
-    name: MemberName
+    name: MemberName = Field(description="Kept as it is when the person is already a member of another organization.")
     role: Role
 
 
@@ -54,6 +56,40 @@ class MemberListed(BaseModel):
     name: str
     role: Role
     created_at: Timestamp
+    has_password: bool = Field(description="Whether the member has chosen a dashboard password (with a link, or the operator's command line).")
+
+
+class MemberList(BaseModel):
+    items: list[MemberListed]
+
+
+class MemberRoleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+
+
+class MemberAdded(MemberListed):
+    """A membership just made by an admin, with the member's one-time sign-in link, shown this once."""
+
+    invitation_url: str | None = Field(
+        description="Opens a page where the member chooses a dashboard password; works once, until "
+        "`invitation_expires_at`. Null when the person also belongs to other organizations: they sign in "
+        "with the password they already have."
+    )
+    invitation_expires_at: Timestamp | None
+
+
+class Invitation(BaseModel):
+    """A fresh one-time sign-in link for a member, shown this once; it replaces their earlier links."""
+
+    invitation_url: str
+    expires_at: Timestamp
+
+
+class MemberRemoved(BaseModel):
+    status: Literal["success"] = "success"
+    revoked_user_keys: int = Field(description="How many of the member's user keys issued in this organization stopped working.")
 
 
 class Organization(BaseModel):

@@ -9,6 +9,7 @@ from tenantry.models.connected_account import ConnectedAccount
 from tenantry.models.dashboard_session import DashboardSession
 from tenantry.models.mcp_server import McpServer, McpServerInstance
 from tenantry.models.member import Member, Membership
+from tenantry.models.member_invitation import MemberInvitation
 from tenantry.models.organization import Organization
 from tenantry.models.outbox import OutboxJob
 from tenantry.models.project import Project, ProjectSettings
@@ -29,6 +30,7 @@ __all__ = [
     "McpServer",
     "McpServerInstance",
     "Member",
+    "MemberInvitation",
     "Membership",
     "Organization",
     "OutboxJob",
