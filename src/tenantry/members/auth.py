@@ -4,15 +4,16 @@ Which routes a user key (`x-user-api-key`) may call:
 
   GET /org/list, GET /org/project/list            user keys only (reference §3.6–3.7)
   /org/owner/project/… (create, list, get,         organization key, or a user key of an admin or
-    regenerate_api_key, api_keys)                   developer of the organization
+    regenerate_api_key, api_keys),                  developer of the organization
+    GET /org/owner/members
   DELETE /org/owner/project/{id}, …/restore,       organization key, or a user key of an admin
-    GET /org/owner/audit_log
+    GET /org/owner/audit_log, /org/owner/api_keys,
+    changes to /org/owner/members
 
 A user key acts in the organization it was issued in, or in the one named by an `x-org-id`
 header (Composio's scope header) when the member belongs to it; an organization the member does
-not belong to is a 404, like one that does not exist. Organization keys themselves are issued by
-the operator (`tenantry org create`) and no API route manages them, so no member can.
-"""
+not belong to is a 404, like one that does not exist. An organization key can do everything in
+its organization, so only admins (and organization keys) may issue or revoke them."""
 
 from __future__ import annotations
 

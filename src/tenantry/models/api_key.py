@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.kit.time import utcnow
@@ -41,5 +41,12 @@ class ApiKey(Base):
             "project_id",
             sqlite_where=revoked_at.is_(None),
             postgresql_where=revoked_at.is_(None),
+        ),
+        # An organization's own keys (`oak_`), listed on its API keys page and route.
+        Index(
+            "ix_api_keys_org_id_org_keys_live",
+            "org_id",
+            sqlite_where=and_(kind == "oak", revoked_at.is_(None)),
+            postgresql_where=and_(kind == "oak", revoked_at.is_(None)),
         ),
     )
