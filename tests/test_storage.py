@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.db import unit_of_work
 from tenantry.models import Base
+from tenantry.kit.redaction import redact_url
 from tests.factories import Org, create_api_key_account, create_auth_config, create_project
-from tests.fixtures.server import Server
+from tests.fixtures.server import Server, start_server
 
 
 async def _every_stored_value(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
@@ -89,3 +92,31 @@ class TestNoPlaintextSecrets:
             raw = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
             for secret in (client_secret, api_key):
                 assert secret.encode() not in raw
+
+
+@pytest.fixture(scope="module")
+def logging_server(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server that writes every request line, as `tenantry serve` does by default."""
+    started = start_server(server_env, tmp_path_factory.mktemp("access-log") / "server.log", access_log=True)
+    yield started
+    started.stop()
+
+
+class TestNoCapabilitiesInTheAccessLog:
+    async def test_tokens_in_urls_are_redacted(self, logging_server: Server) -> None:
+        server = logging_server
+        secrets = {"invite": "inv" + "k" * 30, "link": "lnk" + "m" * 30, "code": "code" + "n" * 20, "state": "st" + "p" * 20}
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as raw:
+            await raw.get(f"/dashboard/invitations/{secrets['invite']}")
+            await raw.get(f"/link/{secrets['link']}")
+            await raw.get("/api/v3.1/toolkits/auth/callback", params={"code": secrets["code"], "state": secrets["state"]})
+        log = server.log()
+        assert "/dashboard/invitations/[redacted]" in log and "code=[redacted]&state=[redacted]" in log
+        for secret in secrets.values():
+            assert secret not in log
+
+
+def test_redact_url_keeps_everything_but_the_secrets() -> None:
+    assert redact_url("/link/abc?x=1") == "/link/[redacted]?x=1"
+    assert redact_url("/cb?state=s1&code=c2&keep=3") == "/cb?state=[redacted]&code=[redacted]&keep=3"
+    assert redact_url("/api/v3.1/auth_configs?toolkit_slug=github") == "/api/v3.1/auth_configs?toolkit_slug=github"

@@ -24,6 +24,7 @@ from tenantry.dashboard.router import install as install_dashboard
 from tenantry.db import create_engine, create_sessionmaker
 from tenantry.settings.router import read_fast
 from tenantry.settings.router import router as settings_router
+from tenantry.kit import redaction
 from tenantry.kit.request_id import RequestIdMiddleware
 from tenantry.logs import service as logs
 from tenantry.mcp.endpoint import McpEndpoint, build_server, call_tool
@@ -57,6 +58,7 @@ async def every(seconds: float, job: Callable[..., Awaitable[object]], *args: ob
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    redaction.install()
     mcp_endpoint = McpEndpoint(build_server(call_tool))
 
     @contextlib.asynccontextmanager
