@@ -348,3 +348,21 @@ class TestSignInLinks:
         assert (await client.delete(f"{MEMBERS}/{added['id']}", headers=admin.headers)).status_code == 200
         opened = await browser.http.get(httpx.URL(added["invitation_url"]).path)
         assert opened.status_code == 404
+
+
+class TestListPages:
+    async def test_pages_follow_the_order_members_joined(self, client: httpx.AsyncClient, org: Org) -> None:
+        added = [(await _add(client, org.headers))["id"] for _ in range(5)]
+        seen: list[str] = []
+        cursor = None
+        for number in (1, 2, 3):
+            params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            listed = (await client.get(MEMBERS, params=params, headers=org.headers)).json()
+            assert listed["current_page"] == number and listed["total_items"] == 5 and listed["total_pages"] == 3
+            seen += [item["id"] for item in listed["items"]]
+            cursor = listed["next_cursor"]
+        assert cursor is None and seen == added
+
+    async def test_a_page_size_out_of_range_names_the_field(self, client: httpx.AsyncClient, org: Org) -> None:
+        response = await client.get(MEMBERS, params={"limit": 0}, headers=org.headers)
+        assert response.status_code == 400 and "limit" in response.text

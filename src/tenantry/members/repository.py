@@ -58,9 +58,16 @@ class OrgMemberRepository:
         member = await self._session.get(Member, member_id)
         return None if member is None else (member, membership)
 
-    async def all(self) -> Sequence[tuple[Member, str]]:
-        statement = tenancy.members_of(self.org_id).order_by(Member.email)
-        return [(member, role) for member, role in (await self._session.execute(statement)).all()]
+    async def page(self, request: PageRequest) -> Sequence[tuple[Member, str, datetime]]:
+        """A page of the members with their role and when they joined, in the order they joined."""
+        statement = request.apply(
+            tenancy.members_of(self.org_id).add_columns(Membership.created_at), Membership.created_at, Member.id, descending=False
+        )
+        return [(member, role, joined) for member, role, joined in (await self._session.execute(statement)).all()]
+
+    async def count(self) -> int:
+        subquery = tenancy.members_of(self.org_id).subquery()
+        return int(await self._session.scalar(select(func.count()).select_from(subquery)) or 0)
 
     async def admin_count(self) -> int:
         return int(await self._session.scalar(tenancy.admins_of(self.org_id)) or 0)

@@ -26,6 +26,7 @@ router = APIRouter(prefix="/org", tags=["Organizations"])
 
 Limit = Annotated[int | None, Query(ge=1, le=50, description="Page size, 1–50 (default 20).")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+MembersLimit = Annotated[int | None, Query(ge=1, le=200, description="Page size, 1–200 (default 50).")]
 MemberId = Annotated[str, Path(description="The member's id, `mb_` + 12 characters.")]
 
 
@@ -57,9 +58,10 @@ async def list_projects(
     tags=["Members"],
     responses=responses(Unauthenticated, OrganizationNotFound),
 )
-async def list_members(principal: OrgActor, session: Session) -> schemas.MemberList:
-    """The organization's members and their roles, by email. Any member may read it, as on the dashboard."""
-    return await service.list_of_organization(session, principal)
+async def list_members(principal: OrgActor, session: Session, limit: MembersLimit = None, cursor: Cursor = None) -> schemas.MemberList:
+    """The organization's members and their roles, in the order they joined, 50 a page by default.
+    Any member may read it, as on the dashboard."""
+    return await service.list_of_organization(session, principal, limit=limit, cursor=cursor)
 
 
 @router.post(

@@ -60,7 +60,13 @@ class MemberListed(BaseModel):
 
 
 class MemberList(BaseModel):
+    """A page of members, in the order they joined; pass `next_cursor` back for the next page."""
+
     items: list[MemberListed]
+    next_cursor: str | None
+    total_pages: int
+    current_page: int
+    total_items: int
 
 
 class MemberRoleUpdate(BaseModel):

@@ -43,6 +43,7 @@ from tenantry.projects import schemas as project_schemas
 from tenantry.projects import service as projects
 
 DEFAULT_PAGE_SIZE = 20
+MEMBERS_PAGE_SIZE = 50
 INVITATION_VALIDITY = timedelta(days=7)
 INVITATION_TOKEN_BYTES = 32
 INVITATION_PATH = "/dashboard/invitations/"
@@ -87,9 +88,21 @@ async def list_members(session: AsyncSession, org_id: str) -> list[schemas.Membe
     return [_listed(member, role) for member, role in await MemberRepository(session).of_organization(org_id)]
 
 
-async def list_of_organization(session: AsyncSession, principal: Principal) -> schemas.MemberList:
-    """The members of the principal's organization with their roles, by email."""
-    return schemas.MemberList(items=[_listed(member, role) for member, role in await OrgMemberRepository(session, principal).all()])
+async def list_of_organization(
+    session: AsyncSession, principal: Principal, *, limit: int | None = None, cursor: str | None = None
+) -> schemas.MemberList:
+    """A page of the members of the principal's organization with their roles, in the order they joined."""
+    request = PageRequest.parse(limit, cursor, MEMBERS_PAGE_SIZE)
+    repository = OrgMemberRepository(session, principal)
+    rows, next_cursor = request.slice(await repository.page(request), lambda row: (row[2], row[0].id))
+    total = await repository.count()
+    return schemas.MemberList(
+        items=[_listed(member, role) for member, role, _ in rows],
+        next_cursor=next_cursor,
+        total_pages=total_pages(total, request.limit),
+        current_page=request.page,
+        total_items=total,
+    )
 
 
 def _require_admin(principal: Principal) -> None:

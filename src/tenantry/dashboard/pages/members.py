@@ -4,6 +4,7 @@ change roles, remove members and make new sign-in links; developers read the lis
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from pydantic import ValidationError
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from tenantry.auth.principal import Principal
 from tenantry.dashboard import accounts
 from tenantry.dashboard.auth import OrgMember, SignedIn, require_admin
+from tenantry.dashboard.pages.params import Cursor
 from tenantry.dashboard.web import PREFIX, FormProblem, form_values, page, page_context, pages, problems_of, redirect
 from tenantry.db import Session
 from tenantry.errors import AppError
@@ -35,9 +37,15 @@ def _members_url(principal: Principal, notice: str = "") -> str:
     return f"{PREFIX}/orgs/{principal.org_id}/members" + (f"?notice={notice}" if notice else "")
 
 
-async def _list_values(session: Session, principal: Principal, form: dict[str, str] | None = None) -> dict[str, Any]:
-    listed = await members.list_of_organization(session, principal)
-    return {"members": listed.items, "roles": ROLES, "form": form or {"role": Role.developer.value}, "section": "members"}
+async def _list_values(
+    session: Session, principal: Principal, form: dict[str, str] | None = None, cursor: str | None = None
+) -> dict[str, Any]:
+    listed = await members.list_of_organization(session, principal, cursor=cursor)
+    next_url = f"?{urlencode({'cursor': listed.next_cursor})}" if listed.next_cursor else None
+    return {
+        "members": listed.items, "total": listed.total_items, "page": listed.current_page, "pages": listed.total_pages,
+        "next_url": next_url, "roles": ROLES, "form": form or {"role": Role.developer.value}, "section": "members",
+    }
 
 
 async def _list_context(
@@ -47,8 +55,8 @@ async def _list_context(
 
 
 @router.get("/orgs/{org_id}/members")
-async def members_page(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session) -> Response:
-    return await page(request, session, principal, signed_in, "members.html", **await _list_values(session, principal))
+async def members_page(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, cursor: Cursor = None) -> Response:
+    return await page(request, session, principal, signed_in, "members.html", **await _list_values(session, principal, cursor=cursor))
 
 
 @router.post("/orgs/{org_id}/members")
