@@ -375,3 +375,27 @@ class TestMessageLog:
             f"/webhook_subscriptions/{subscription.id}/messages/msg_00000000-0000-4000-8000-000000000000", headers=project.headers
         )
         assert response.status_code == 404
+
+
+class TestCascades:
+    async def test_deleting_an_auth_config_announces_each_of_its_accounts(
+        self, client: httpx.AsyncClient, project: ProjectWithKey, subscription: Subscription
+    ) -> None:
+        stripe = await stripe_config(client, project)
+        accounts = {await create_api_key_account(client, project, stripe, f"sk_live_cascade_{index}") for index in range(2)}
+        other = await create_api_key_account(client, project, await stripe_config(client, project), "sk_live_stays")
+        assert (await client.delete(f"/auth_configs/{stripe}", headers=project.headers)).status_code == 200
+
+        endpoint = subscription.endpoint
+        await eventually(lambda: len(endpoint.of_type(DELETED)) == 2, what="a deleted event per account")
+        announced = {delivery.json()["data"]["id"] for delivery in endpoint.of_type(DELETED)}
+        assert announced == accounts and other not in announced
+        for account in accounts:
+            assert (await client.get(f"/connected_accounts/{account}", headers=project.headers)).status_code == 404
+        assert (await client.get(f"/connected_accounts/{other}", headers=project.headers)).status_code == 200
+
+    async def test_without_a_subscription_the_accounts_go_all_the_same(self, client: httpx.AsyncClient, project: ProjectWithKey) -> None:
+        stripe = await stripe_config(client, project)
+        account = await create_api_key_account(client, project, stripe, "sk_live_quietly_gone")
+        assert (await client.delete(f"/auth_configs/{stripe}", headers=project.headers)).status_code == 200
+        assert (await client.get(f"/connected_accounts/{account}", headers=project.headers)).status_code == 404

@@ -274,6 +274,10 @@ async def set_status(session: AsyncSession, principal: Principal, auth_config_id
 
 async def delete(session: AsyncSession, principal: Principal, auth_config_id: str) -> schemas.Success:
     auth_config = await require(session, principal, auth_config_id, for_update=True)
+    # Imported here because the connected accounts' service builds on this one.
+    from tenantry.connected_accounts import service as connected_accounts
+
+    await connected_accounts.delete_with_auth_config(session, principal, auth_config)
     await AuthConfigRepository(session, principal).delete(auth_config)
     await audit.record(session, principal, "auth_config.deleted", auth_config, details={"name": auth_config.name})
     return schemas.Success(message="Auth config deleted successfully")

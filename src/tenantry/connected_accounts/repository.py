@@ -42,6 +42,10 @@ class ConnectedAccountRepository:
             statement = statement.with_for_update()
         return await self._session.scalar(statement)
 
+    async def of_auth_config(self, auth_config_id: str) -> Sequence[ConnectedAccount]:
+        statement = tenancy.live_connected_accounts(self._principal).where(ConnectedAccount.auth_config_id == auth_config_id)
+        return (await self._session.scalars(statement.order_by(ConnectedAccount.created_at))).all()
+
     def _filtered(self, filters: ConnectedAccountFilters) -> Select[tuple[ConnectedAccount]]:
         statement = tenancy.live_connected_accounts(self._principal).where(
             ConnectedAccount.account_type.in_(filters.account_types)

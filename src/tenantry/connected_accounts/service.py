@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets as random
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -446,11 +446,27 @@ async def set_enabled(session: AsyncSession, principal: Principal, account_id: s
 
 async def delete(session: AsyncSession, principal: Principal, account_id: str) -> schemas.Success:
     account = await _require(session, principal, account_id, for_update=True)
-    account.deleted_at = utcnow()
+    await _delete(session, account, utcnow())
+    return schemas.Success()
+
+
+async def _delete(session: AsyncSession, account: ConnectedAccount, moment: datetime) -> None:
+    """Soft-deletes the account (its pending OAuth or link capability dies with it) and says so."""
+    account.deleted_at = moment
     account.oauth_state_digest = account.link_token_digest = None
     await session.flush()
     await _emit(session, account, events.CONNECTED_ACCOUNT_DELETED)
-    return schemas.Success()
+
+
+async def delete_with_auth_config(session: AsyncSession, principal: Principal, auth_config: AuthConfig) -> None:
+    """Deletes the live accounts made through `auth_config`, which is being deleted, and tells the
+    project's subscription about each as `delete` would. Without a subscription that wants the
+    event this loads nothing: the auth config's repository deletes the accounts in one statement."""
+    if not await events.wanted(session, auth_config.project_id, events.CONNECTED_ACCOUNT_DELETED):
+        return
+    moment = utcnow()
+    for account in await ConnectedAccountRepository(session, principal).of_auth_config(auth_config.id):
+        await _delete(session, account, moment)
 
 
 async def reinitiate(

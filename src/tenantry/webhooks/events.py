@@ -63,7 +63,8 @@ CATALOG: tuple[EventType, ...] = (
     ),
     EventType(
         CONNECTED_ACCOUNT_DELETED,
-        "A connected account was deleted. `data` is the connected account as it was when deleted.",
+        "A connected account was deleted, by itself or with the auth config it was made through. `data` is "
+        "the connected account as it was when deleted.",
     ),
     EventType(
         AUTH_CONFIG_DISABLED,
@@ -91,6 +92,13 @@ def envelope(message_id: str, event_type: str, project_id: str, org_id: str, dat
         "data": _as_json(data),
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+async def wanted(session: AsyncSession, project_id: str, event_type: str) -> bool:
+    """Whether the project has an enabled subscription that wants `event_type`: for callers about to
+    emit many events at once, so that without a subscription they need not prepare any."""
+    subscription = await session.scalar(tenancy.webhook_subscription_of_project(project_id))
+    return subscription is not None and subscription.disabled_at is None and event_type in subscription.enabled_events
 
 
 async def emit(session: AsyncSession, project_id: str, event_type: str, data: DataSource) -> str | None:
