@@ -73,6 +73,15 @@ def set_cookie(response: Response, name: str, value: str, *, max_age: int | None
     )
 
 
+def signed_in_redirect(target: str, session_token: str) -> Response:
+    """Sends a browser that just signed in to `target` with its session cookie; the sign-in form's
+    CSRF cookie has done its work."""
+    response = redirect(target)
+    set_cookie(response, SESSION_COOKIE, session_token, max_age=int(get_settings().dashboard_session_hours * 3600))
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
 def csrf_token(request: Request) -> str:
     """The token this browser's forms must carry."""
     session_token = request.cookies.get(SESSION_COOKIE)

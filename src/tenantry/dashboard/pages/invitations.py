@@ -10,19 +10,8 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from tenantry.config import get_settings
 from tenantry.dashboard import accounts
-from tenantry.dashboard.web import (
-    PREFIX,
-    SESSION_COOKIE,
-    SIGN_IN_CSRF_COOKIE,
-    FormProblem,
-    form_values,
-    pages,
-    redirect,
-    render,
-    set_cookie,
-)
+from tenantry.dashboard.web import PREFIX, FormProblem, form_values, pages, redirect, render, signed_in_redirect
 from tenantry.db import Session
 from tenantry.errors import AppError, InvitationUnusable
 from tenantry.members import service as members
@@ -77,7 +66,4 @@ async def accept_invitation(request: Request, session: Session, token: str) -> R
     if outcome.token is None:
         # Only a lock-out could refuse the password just set, and setting it lifted any; sign in by hand then.
         return redirect(f"{PREFIX}/sign-in")
-    response = redirect(f"{PREFIX}/orgs/{opened.invitation.org_id}/projects?notice=password_set")
-    set_cookie(response, SESSION_COOKIE, outcome.token, max_age=int(get_settings().dashboard_session_hours * 3600))
-    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
-    return response
+    return signed_in_redirect(f"{PREFIX}/orgs/{opened.invitation.org_id}/projects?notice=password_set", outcome.token)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from tenantry.config import get_settings
 from tenantry.dashboard import accounts
 from tenantry.dashboard.auth import OrgMember, SignedIn, member_principal
 from tenantry.dashboard.pages.params import Cursor
 from tenantry.dashboard.web import (
     PREFIX,
     SESSION_COOKIE,
-    SIGN_IN_CSRF_COOKIE,
     form_values,
     pages,
     redirect,
     render,
-    set_cookie,
+    signed_in_redirect,
 )
 from tenantry.db import Session
 from tenantry.members import service as members
@@ -47,10 +45,7 @@ async def sign_in(request: Request, session: Session) -> Response:
     if outcome.token is None:
         # Returned, not raised: the failure count commits, which is what makes the lock-out work.
         return render(request, "sign_in.html", {"next": target, "email": email, "problem": outcome.problem}, status_code=400)
-    response = redirect(target)
-    set_cookie(response, SESSION_COOKIE, outcome.token, max_age=int(get_settings().dashboard_session_hours * 3600))
-    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
-    return response
+    return signed_in_redirect(target, outcome.token)
 
 
 @router.post("/sign-out")
