@@ -33,7 +33,7 @@ GRACE_CHOICES = {"0": None, "3600": 3600, "86400": 86400, "604800": 604800}
 assert all(seconds is None or seconds <= MAX_GRACE_PERIOD_SECONDS for seconds in GRACE_CHOICES.values())
 # The scoped-key form: one select per permission area, offering the levels that area has.
 SCOPE_AREAS = [
-    {"area": area.value, "label": scopes.LABELS[area], "hint": scopes.DESCRIPTIONS[area], "levels": [level.value for level in scopes.LEVELS[area]]}
+    {"area": area.value, "label": scopes.LABELS[area], "hint": scopes.DESCRIPTIONS[area].split(": ", 1)[1], "levels": [level.value for level in scopes.LEVELS[area]]}
     for area in scopes.Area
 ]
 
