@@ -335,7 +335,7 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     return render(request, error)
 
 
-def _unexpected_error(request: Request, exc: Exception) -> Response:
+def unexpected(request: Request, exc: Exception) -> Response:
     # The exception goes to the log (never the request body or headers, which may hold keys).
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return render(request, AppError())
@@ -345,4 +345,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, lambda request, exc: render(request, exc))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(Exception, unexpected)

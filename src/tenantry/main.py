@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 
 from fastapi import FastAPI
-from starlette.routing import Route
 from sqlalchemy.exc import DBAPIError
 
 from tenantry import __version__, errors, outbox
@@ -22,8 +21,7 @@ from tenantry.connected_accounts.pages import router as browser_pages
 from tenantry.dashboard import accounts as dashboard_accounts
 from tenantry.dashboard.router import install as install_dashboard
 from tenantry.db import create_engine, create_sessionmaker
-from tenantry.settings.router import read_fast
-from tenantry.settings.router import router as settings_router
+from tenantry.hot_path import TenantryApp
 from tenantry.kit import redaction
 from tenantry.kit.request_id import RequestIdMiddleware
 from tenantry.logs import service as logs
@@ -117,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.last_used.flush()
             await engine.dispose()
 
-    app = FastAPI(
+    # TenantryApp answers the hot path (GET /org/project/config) ahead of FastAPI's middlewares.
+    app = TenantryApp(
         title="Tenantry",
         version=__version__,
         description="Multi-tenant control plane, wire-compatible with Composio's v3.1 Projects API.",
@@ -126,9 +125,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(RateLimitHeaders)
-    # The hot path first, as a plain route (tenantry.settings.router.read_fast).
-    for prefix in (CURRENT_PREFIX, PREVIOUS_PREFIX):
-        app.router.routes.insert(0, Route(f"{prefix}{settings_router.prefix}", read_fast, methods=["GET", "HEAD"]))
     # Each router directly on the app: every level of nesting is matched again per request.
     for router in ROUTERS:
         app.include_router(router, prefix=CURRENT_PREFIX)

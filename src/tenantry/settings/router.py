@@ -42,8 +42,8 @@ async def read_fast(request: Request) -> Response:
 
     It does what `get` above does (same key check, scope check, rate limit and body) without
     FastAPI's per-request dependency solving and response validation, which cost several times the
-    work itself (docs/benchmarks.md). `get` stays the documented route; main.create_app puts this
-    one in front of it for GET.
+    work itself (docs/benchmarks.md). `get` stays the documented route; tenantry.hot_path answers
+    GET and HEAD with this one, ahead of FastAPI's middlewares.
     """
     # Scope checks look a route up by its template below the version prefix, as `get` has it.
     request.scope.setdefault("route", _TEMPLATE)
