@@ -205,3 +205,10 @@ class TestBehindTls:
             assert {"httponly", "secure", "samesite=lax"} <= set(_cookie_header(response, "tenantry_session").split("; "))
         finally:
             await client.http.aclose()
+
+
+class TestFindingIt:
+    async def test_serve_says_where_the_dashboard_is(self, server: Server) -> None:
+        assert f"dashboard: {server.base_url}/dashboard" in server.log()
+        response = httpx.get(f"{server.base_url}/dashboard", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/dashboard/sign-in")

@@ -56,6 +56,7 @@ def serve(
     if migrate:
         migrations.upgrade(settings.resolved_database_url)
     err.print(f"[bold]tenantry[/] serving on http://{host}:{port} ({_describe_database()})")
+    err.print(f"dashboard: {settings.public_url.rstrip('/')}/dashboard · API: {settings.public_url.rstrip('/')}/api/v3.1")
     uvicorn.run(
         "tenantry.main:create_app",
         factory=True,
