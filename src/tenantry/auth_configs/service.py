@@ -97,7 +97,8 @@ async def create(session: AsyncSession, principal: Principal, payload: schemas.A
         tool_access_config=(spec.tool_access_config or schemas.ToolAccessConfig()).model_dump(),
         restrict_to_following_tools=spec.restrict_to_following_tools,
         is_enabled_for_tool_router=spec.is_enabled_for_tool_router,
-        created_by=principal.key_id,
+        # A person when a member made it (dashboard, user key), else the project key that did.
+        created_by=principal.member_id or principal.key_id,
     )
     await AuthConfigRepository(session, principal).add(auth_config)
     await audit.record(
