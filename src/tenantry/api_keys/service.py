@@ -142,7 +142,7 @@ async def create(
 ) -> schemas.ApiKeyIssued:
     """A named key for the project (the caller holds the project row locked)."""
     if payload.expires_at is not None and payload.expires_at <= utcnow():
-        raise InvalidRequest("expires_at: must be in the future", errors=["expires_at: must be in the future"])
+        raise InvalidRequest.field("expires_at", "must be in the future")
     repository = ProjectKeyRepository(session, project)
     if await repository.name_taken(payload.name):
         raise ApiKeyNameTaken(
