@@ -274,6 +274,165 @@ class TestCreate:
         assert await api_ids(client, project) == []
 
 
+def password_input(page: httpx.Response, input_id: str) -> str:
+    found = re.search(rf'<input id="{input_id}" name="[a-z_]+" type="password"[^>]*>', page.text)
+    assert found, page.text
+    return found.group(0)
+
+
+async def finish_oauth(client: httpx.AsyncClient, project: ProjectWithKey, auth_config_id: str) -> str:
+    """Connects an end user through the loopback provider; its token endpoint checks the client secret."""
+    body = {"auth_config": {"id": auth_config_id}, "connection": {"user_id": "enduser"}}
+    created = (await client.post("/connected_accounts", json=body, headers=project.headers)).json()
+    async with httpx.AsyncClient() as browser:
+        at_provider = await browser.get(created["redirect_url"])
+        assert at_provider.status_code in (302, 307), at_provider.text
+        await browser.get(at_provider.headers["location"])
+    return str((await client.get(f"/connected_accounts/{created['id']}", headers=project.headers)).json()["status"])
+
+
+class TestEdit:
+    async def test_name_and_secret_and_an_empty_secret_keeps_it(
+        self, dashboard: Dashboard, developer: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient
+    ) -> None:
+        config_id = await create_auth_config(
+            client, project, "github", type="use_custom_auth", authScheme="OAUTH2", name="GitHub app",
+            credentials={"client_id": "Iv1.clientid42", "client_secret": "supersecretvalue123", "scopes": "repo",
+                         "oauth_redirect_uri": "https://app.example.com/cb"},
+        )
+        await dashboard.sign_in(developer)
+        detail = configs_url(org, project, f"/{config_id}")
+        assert f'href="/dashboard{detail}/edit">Edit</a>' in (await dashboard.http.get(detail)).text
+        form = await dashboard.http.get(f"{detail}/edit")
+        assert form.status_code == 200
+        assert 'value="GitHub app"' in form.text and 'value="Iv1.clientid42"' in form.text and 'value="repo"' in form.text
+        # Neither the secret nor its obfuscated form is ever an input's value; an obfuscated non-secret neither.
+        assert "supersecretvalue123" not in form.text and "value=\"supe" not in form.text and "value=\"http" not in form.text
+        assert "value=" not in password_input(form, "cred_client_secret")
+        assert re.search(r'<input id="cred_oauth_redirect_uri" name="cred_oauth_redirect_uri" autocomplete="off"', form.text)
+        saved = await dashboard.post_form(f"{detail}/edit", f"{detail}/edit", {
+            "name": "Renamed app", "cred_client_id": "Iv1.clientid42", "cred_client_secret": "newsecretvalue456", "cred_scopes": "repo, user",
+            "cred_oauth_redirect_uri": "", "restrict_to_following_tools": "GITHUB_GET_A_REPOSITORY GITHUB_STAR",
+            "is_enabled_for_tool_router": "on",
+        })
+        assert saved.status_code == 303 and saved.headers["location"].endswith(f"/auth-configs/{config_id}?notice=auth_config_saved")
+        api = (await api_config(client, project, config_id)).json()
+        assert (api["name"], api["is_enabled_for_tool_router"]) == ("Renamed app", True)
+        # An empty input for a value the API obfuscates keeps it.
+        assert api["credentials"] == {"client_id": "Iv1.clientid42", "client_secret": "news...", "scopes": "repo, user", "oauth_redirect_uri": "http..."}
+        assert api["restrict_to_following_tools"] == ["GITHUB_GET_A_REPOSITORY", "GITHUB_STAR"]
+        page = await dashboard.http.get(saved.headers["location"].removeprefix("/dashboard"))
+        assert "The auth config was saved." in page.text and "Renamed app" in page.text
+
+        again = await dashboard.post_form(f"{detail}/edit", f"{detail}/edit", {
+            "name": "Renamed app", "cred_client_id": "Iv1.other", "cred_client_secret": "", "cred_scopes": "",
+            "clear_oauth_redirect_uri": "on", "restrict_to_following_tools": "",
+        })
+        assert again.status_code == 303
+        api = (await api_config(client, project, config_id)).json()
+        assert api["credentials"] == {"client_id": "Iv1.other", "client_secret": "news..."}
+        assert (api["restrict_to_following_tools"], api["is_enabled_for_tool_router"]) == ([], False)
+
+    async def test_the_kept_secret_still_works_whole(
+        self, dashboard: Dashboard, admin: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient
+    ) -> None:
+        config_id = await create_auth_config(
+            client, project, "localoauth", type="use_custom_auth", authScheme="OAUTH2", name="Local app",
+            credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        )
+        await dashboard.sign_in(admin)
+        edit = configs_url(org, project, f"/{config_id}/edit")
+        saved = await dashboard.post_form(edit, edit, {"name": "Local app, renamed", "cred_client_id": CLIENT_ID, "cred_client_secret": ""})
+        assert saved.status_code == 303
+        assert (await api_config(client, project, config_id)).json()["name"] == "Local app, renamed"
+        # The loopback provider refuses any other client secret: the whole secret was kept.
+        assert await finish_oauth(client, project, config_id) == "ACTIVE"
+
+    async def test_proxy_url_and_key(self, dashboard: Dashboard, admin: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient) -> None:
+        config_id = await create_auth_config(
+            client, project, "stripe", type="use_custom_auth", authScheme="API_KEY",
+            proxy_config={"proxy_url": "https://proxy.example.com", "proxy_auth_key": "proxy-key-123456"},
+        )
+        await dashboard.sign_in(admin)
+        edit = configs_url(org, project, f"/{config_id}/edit")
+        form = await dashboard.http.get(edit)
+        assert 'value="https://proxy.example.com"' in form.text and "value=" not in password_input(form, "edit-proxy-key")
+        assert "proxy-key-123456" not in form.text
+        name = (await api_config(client, project, config_id)).json()["name"]
+
+        async def proxy_after(data: dict[str, str]) -> Any:
+            response = await dashboard.post_form(edit, edit, {"name": name, **data})
+            assert response.status_code == 303, response.text
+            return (await api_config(client, project, config_id)).json()["proxy_config"]
+
+        # A new URL with an empty key input keeps the key.
+        assert await proxy_after({"proxy_url": "https://proxy2.example.com"}) == {"proxy_url": "https://proxy2.example.com", "proxy_auth_key": "prox..."}
+        assert await proxy_after({"proxy_url": "https://proxy2.example.com", "proxy_auth_key": "zzzz-new-key"}) == {
+            "proxy_url": "https://proxy2.example.com", "proxy_auth_key": "zzzz..."}
+        assert await proxy_after({"proxy_url": "https://proxy2.example.com", "clear_proxy_auth_key": "on"}) == {
+            "proxy_url": "https://proxy2.example.com", "proxy_auth_key": None}
+        assert await proxy_after({"proxy_url": ""}) is None
+
+    async def test_problems_name_the_field_and_nothing_changes(
+        self, dashboard: Dashboard, admin: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient
+    ) -> None:
+        config_id = await create_auth_config(
+            client, project, "github", type="use_custom_auth", authScheme="OAUTH2", name="GitHub app",
+            credentials={"client_id": "Iv1.clientid42", "client_secret": "supersecretvalue123"},
+        )
+        before = (await api_config(client, project, config_id)).json()
+        await dashboard.sign_in(admin)
+        edit = configs_url(org, project, f"/{config_id}/edit")
+        valid = {"name": "GitHub app", "cred_client_id": "Iv1.clientid42", "restrict_to_following_tools": "GITHUB_STAR"}
+        for changed, line, input_id in (
+            ({"name": "x" * 300}, "<li>Name: String should have at most 255 characters</li>", "edit-name"),
+            ({"name": ""}, "<li>Name: String should have at least 1 character</li>", "edit-name"),
+            ({"cred_client_id": ""}, "<li>Client ID: required</li>", "cred_client_id"),
+            ({"proxy_url": "http://insecure.example.com"}, "<li>Proxy URL:", "edit-proxy-url"),
+            ({"proxy_auth_key": "orphan-key-1"}, "<li>Proxy URL: give the proxy&#39;s URL with its auth key</li>", "edit-proxy-url"),
+        ):
+            refused = await dashboard.post_form(edit, edit, {**valid, "cred_client_secret": "typed-secret-99", **changed})
+            assert refused.status_code == 400, changed
+            assert "The auth config was not saved." in refused.text and line in refused.text, refused.text
+            assert re.search(rf'id="{input_id}"[^>]*aria-invalid="true"', refused.text), input_id
+            # The typed secret is not sent back; the other inputs come back as typed.
+            assert "typed-secret-99" not in refused.text and "GITHUB_STAR</textarea>" in refused.text
+            after = (await api_config(client, project, config_id)).json()
+            assert after == before, changed
+
+    async def test_managed_changes_only_what_the_api_allows(
+        self, dashboard: Dashboard, developer: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient
+    ) -> None:
+        config_id = await create_auth_config(client, project, "localmanaged", type="use_composio_managed_auth", name="Managed", credentials={"scopes": "read"})
+        await dashboard.sign_in(developer)
+        edit = configs_url(org, project, f"/{config_id}/edit")
+        form = await dashboard.http.get(edit)
+        assert 'id="cred_scopes"' in form.text and 'value="read"' in form.text
+        assert "cred_client_secret" not in form.text and "proxy_url" not in form.text
+        saved = await dashboard.post_form(edit, edit, {"name": "Managed, renamed", "cred_scopes": "read write"})
+        assert saved.status_code == 303
+        api = (await api_config(client, project, config_id)).json()
+        assert (api["name"], api["type"], api["credentials"]) == ("Managed, renamed", "default", {"scopes": "read write"})
+        cleared = await dashboard.post_form(edit, edit, {"name": "Managed, renamed", "cred_scopes": ""})
+        assert cleared.status_code == 303
+        assert (await api_config(client, project, config_id)).json()["credentials"] == {}
+        # A proxy is not something a managed config has: the input is ignored, as the form has none.
+        ignored = await dashboard.post_form(edit, edit, {"name": "Managed, renamed", "proxy_url": "https://proxy.example.com"})
+        assert ignored.status_code == 303 and ignored.headers["location"].endswith("?notice=auth_config_unchanged")
+        assert (await api_config(client, project, config_id)).json()["proxy_config"] is None
+
+    async def test_another_projects_config_answers_404(
+        self, dashboard: Dashboard, admin: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient
+    ) -> None:
+        sibling = await create_project(client, org)
+        theirs = await create_auth_config(client, sibling, "stripe", type="use_custom_auth", authScheme="API_KEY", name="Theirs")
+        await dashboard.sign_in(admin)
+        assert (await dashboard.http.get(configs_url(org, project, f"/{theirs}/edit"))).status_code == 404
+        refused = await dashboard.post_form(configs_url(org, project), configs_url(org, project, f"/{theirs}/edit"), {"name": "Mine now"})
+        assert refused.status_code == 404
+        assert (await api_config(client, sibling, theirs)).json()["name"] == "Theirs"
+
+
 class TestInTheBrowser:
     async def test_create_look_disable(self, page: Page, admin: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient) -> None:
         stripe = await create_auth_config(client, project, "stripe", type="use_custom_auth", authScheme="API_KEY", name="Stripe live")
@@ -320,3 +479,30 @@ class TestInTheBrowser:
         await page.get_by_role("button", name="Delete Stripe live").click()
         await expect(page.get_by_text("The auth config was deleted")).to_be_visible()
         assert (await api_config(client, project, stripe)).status_code == 404
+
+    async def test_edit(self, page: Page, developer: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient) -> None:
+        config_id = await create_auth_config(
+            client, project, "github", type="use_custom_auth", authScheme="OAUTH2", name="GitHub app",
+            credentials={"client_id": "Iv1.clientid42", "client_secret": "supersecretvalue123"},
+        )
+        await sign_in(page, developer)
+        await page.goto(f"/dashboard{configs_url(org, project, f'/{config_id}')}")
+        await page.get_by_role("link", name="Edit", exact=True).click()
+        await expect(page.get_by_role("heading", name="Edit GitHub app")).to_be_visible()
+        await expect(page.get_by_label("Client secret")).to_have_value("")
+        await page.get_by_label("Name").fill("GitHub, rotated")
+        await page.get_by_label("Client secret").fill("rotatedsecret789")
+        await page.get_by_label("Restrict to tools").fill("GITHUB_STAR")
+        await shot(page, "auth-config-edit")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_text("The auth config was saved.")).to_be_visible()
+        await expect(page.get_by_role("heading", name="GitHub, rotated")).to_be_visible()
+        await expect(page.get_by_role("cell", name="rota...")).to_be_visible()
+        api = (await api_config(client, project, config_id)).json()
+        assert (api["name"], api["credentials"]["client_secret"], api["restrict_to_following_tools"]) == ("GitHub, rotated", "rota...", ["GITHUB_STAR"])
+        assert "rotatedsecret789" not in await page.content()
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.get_by_role("link", name="Edit", exact=True).click()
+        await expect(page.get_by_label("Name")).to_have_value("GitHub, rotated")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        await shot(page, "auth-config-edit-phone")

@@ -239,6 +239,82 @@ class TestActions:
         assert (await dashboard.http.get(accounts_url(org, project, f"/{account_id}"))).status_code == 404
 
 
+class TestEdit:
+    async def test_alias_and_the_api_key(
+        self, dashboard: Dashboard, developer: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient, stripe: str
+    ) -> None:
+        account_id = await create_api_key_account(client, project, stripe, "sk_live_abcdefgh", user_id="alice", alias="main")
+        await set_masking(client, project, False)
+        await dashboard.sign_in(developer)
+        detail = accounts_url(org, project, f"/{account_id}")
+        assert f'href="/dashboard{detail}/edit">Edit</a>' in (await dashboard.http.get(detail)).text
+        form = await dashboard.http.get(f"{detail}/edit")
+        assert form.status_code == 200 and 'id="edit-alias" name="alias" maxlength="256" value="main"' in form.text
+        # Even where the project shows secrets whole, none is put into the form.
+        assert "sk_live_abcdefgh" not in form.text
+        assert re.search(r'<input id="cred_api_key" name="cred_api_key" type="password" autocomplete="new-password"', form.text)
+
+        saved = await dashboard.post_form(f"{detail}/edit", f"{detail}/edit", {"alias": "work", "cred_api_key": "sk_live_newkey99"})
+        assert saved.status_code == 303 and saved.headers["location"].endswith(f"/connected-accounts/{account_id}?notice=account_saved")
+        api = (await api_account(client, project, account_id)).json()
+        assert (api["alias"], api["state"]["val"]["api_key"]) == ("work", "sk_live_newkey99")
+        page = await dashboard.http.get(saved.headers["location"].removeprefix("/dashboard"))
+        assert "The connected account was saved." in page.text
+
+        # An empty secret input keeps the key; an empty alias removes the alias.
+        kept = await dashboard.post_form(f"{detail}/edit", f"{detail}/edit", {"alias": "", "cred_api_key": ""})
+        assert kept.status_code == 303
+        api = (await api_account(client, project, account_id)).json()
+        assert (api["alias"], api["state"]["val"]["api_key"]) == (None, "sk_live_newkey99")
+
+    async def test_a_taken_alias_shows_the_conflict_and_changes_nothing(
+        self, dashboard: Dashboard, admin: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient, stripe: str
+    ) -> None:
+        await create_api_key_account(client, project, stripe, "sk_live_abcdefgh", user_id="alice", alias="main")
+        other = await create_api_key_account(client, project, stripe, "sk_live_bbbbbbbb", user_id="alice", alias="spare")
+        await set_masking(client, project, False)
+        await dashboard.sign_in(admin)
+        edit = accounts_url(org, project, f"/{other}/edit")
+        refused = await dashboard.post_form(edit, edit, {"alias": "main", "cred_api_key": "sk_live_replaced"})
+        assert refused.status_code == 409
+        assert "This alias is already used by another account of the same user and toolkit" in refused.text
+        assert "<li>Alias: already in use</li>" in refused.text and re.search(r'id="edit-alias"[^>]*aria-invalid="true"', refused.text)
+        assert 'value="main"' in refused.text and "sk_live_replaced" not in refused.text
+        # The key sent with it rolled back too.
+        api = (await api_account(client, project, other)).json()
+        assert (api["alias"], api["state"]["val"]["api_key"]) == ("spare", "sk_live_bbbbbbbb")
+        # Another user's account may carry the same alias.
+        bob = await create_api_key_account(client, project, stripe, "sk_live_cccccccc", user_id="bob")
+        bob_edit = accounts_url(org, project, f"/{bob}/edit")
+        assert (await dashboard.post_form(bob_edit, bob_edit, {"alias": "main"})).status_code == 303
+        assert (await api_account(client, project, bob)).json()["alias"] == "main"
+
+    async def test_validation_names_the_field(
+        self, dashboard: Dashboard, admin: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient, stripe: str
+    ) -> None:
+        account_id = await create_api_key_account(client, project, stripe, "sk_live_abcdefgh", alias="main")
+        before = (await api_account(client, project, account_id)).json()
+        await dashboard.sign_in(admin)
+        edit = accounts_url(org, project, f"/{account_id}/edit")
+        refused = await dashboard.post_form(edit, edit, {"alias": "x" * 300, "cred_api_key": "sk_live_replaced"})
+        assert refused.status_code == 400 and "The connected account was not saved." in refused.text
+        assert "<li>Alias: String should have at most 256 characters</li>" in refused.text
+        assert (await api_account(client, project, account_id)).json() == before
+
+    async def test_an_oauth_account_changes_only_its_alias(
+        self, dashboard: Dashboard, admin: Person, org: Org, project: ProjectWithKey, client: httpx.AsyncClient, oauth_config: str
+    ) -> None:
+        account_id = await active_oauth_account(client, project, oauth_config)
+        await dashboard.sign_in(admin)
+        edit = accounts_url(org, project, f"/{account_id}/edit")
+        form = await dashboard.http.get(edit)
+        assert "cred_" not in form.text and "restart the authorization" in form.text
+        saved = await dashboard.post_form(edit, edit, {"alias": "team", "cred_access_token": "forged"})
+        assert saved.status_code == 303
+        api = (await api_account(client, project, account_id)).json()
+        assert api["alias"] == "team" and api["status"] == "ACTIVE" and not api["state"]["val"]["access_token"].startswith("forg")
+
+
 class TestTenancy:
     async def test_another_projects_account_and_another_orgs_project_answer_404(
         self, dashboard: Dashboard, admin: Person, org: Org, other_org: Org, project: ProjectWithKey, client: httpx.AsyncClient
@@ -251,6 +327,7 @@ class TestTenancy:
         for path in (
             accounts_url(org, project, f"/{theirs}"),
             accounts_url(org, project, f"/{theirs}/delete"),
+            accounts_url(org, project, f"/{theirs}/edit"),
             accounts_url(org, project, "/ca_doesnotexist"),
             f"/orgs/{org.id}/projects/{foreign.id}/connected-accounts",
             f"/orgs/{other_org.id}/projects/{foreign.id}/connected-accounts",
@@ -259,11 +336,12 @@ class TestTenancy:
         listed = await dashboard.http.get(accounts_url(org, project), params={"auth_config_id": their_config})
         assert ROW_LINK.findall(listed.text) == []
         form_page = accounts_url(org, project)
-        for action, data in ((f"/{theirs}/status", {"enabled": "false"}), (f"/{theirs}/refresh", {}), (f"/{theirs}/delete", {})):
+        for action, data in ((f"/{theirs}/status", {"enabled": "false"}), (f"/{theirs}/refresh", {}), (f"/{theirs}/delete", {}),
+                             (f"/{theirs}/edit", {"alias": "mine now"})):
             refused = await dashboard.post_form(form_page, accounts_url(org, project, action), data)
             assert refused.status_code == 404, action
         still = await api_account(client, sibling, theirs)
-        assert still.status_code == 200 and still.json()["status"] == "ACTIVE"
+        assert still.status_code == 200 and still.json()["status"] == "ACTIVE" and still.json()["alias"] is None
 
 
 class TestInTheBrowser:
@@ -288,6 +366,14 @@ class TestInTheBrowser:
         await expect(page.get_by_role("cell", name="sk_l...")).to_be_visible()
         assert "sk_live_abcdefgh" not in await page.content()
         await shot(page, "connected-account-detail")
+
+        await page.get_by_role("link", name="Edit", exact=True).click()
+        await expect(page.get_by_label("Alias")).to_have_value("main")
+        await page.get_by_label("Alias").fill("primary")
+        await shot(page, "connected-account-edit")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_text("The connected account was saved.")).to_be_visible()
+        assert (await api_account(client, project, account_id)).json()["alias"] == "primary"
 
         await page.get_by_role("button", name="Disable").click()
         await expect(page.get_by_text("The connected account was disabled.")).to_be_visible()

@@ -279,6 +279,185 @@ async def auth_config_page(
     )
 
 
+# --- editing -----------------------------------------------------------------------------------
+
+
+def _edit_fields(config: schemas.AuthConfig) -> tuple[Field, ...]:
+    """The credential inputs the edit form offers: the scheme's app credentials, only scopes for a managed app."""
+    toolkit = get_catalog().get(config.toolkit.slug)
+    if toolkit is None:
+        return ()
+    return _fields(toolkit, MANAGED if config.is_composio_managed else config.auth_scheme)
+
+
+def _whole(field: Field) -> bool:
+    """Whether the API shows this value whole: then the form shows it, and an empty input removes it.
+    Every other value is never put into the form: its input starts empty, and empty keeps it."""
+    return field.type == "boolean" or field.name in auth_configs.PUBLIC_CREDENTIALS
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return value if isinstance(value, str) else str(value)
+
+
+def _current_values(config: schemas.AuthConfig, fields: tuple[Field, ...]) -> dict[str, str]:
+    """The form as it starts: only what the API shows whole."""
+    values = {
+        "name": config.name,
+        "restrict_to_following_tools": ", ".join(config.restrict_to_following_tools),
+        "is_enabled_for_tool_router": "on" if config.is_enabled_for_tool_router else "",
+        "proxy_url": config.proxy_config.proxy_url if config.proxy_config else "",
+    }
+    for field in fields:
+        if field.type == "boolean":
+            values[f"cred_{field.name}"] = "on" if config.credentials.get(field.name) is True else ""
+        elif _whole(field):
+            values[f"cred_{field.name}"] = _as_text(config.credentials.get(field.name))
+    return values
+
+
+def _edit_context(project: Project, detail: dict[str, Any], values: dict[str, str], invalid: set[str] | None = None) -> dict[str, Any]:
+    fields = _edit_fields(detail["config"])
+    return {
+        **detail, "project": project, "fields": fields, "whole": {field.name for field in fields if _whole(field)},
+        "values": values, "invalid": invalid or set(), "tab": "auth_configs", "section": "projects",
+    }
+
+
+@router.get(BASE + "/{auth_config_id}/edit")
+async def edit_auth_config_form(
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: str
+) -> Response:
+    detail = await _detail(session, acting_for(principal, project), auth_config_id)
+    values = _current_values(detail["config"], _edit_fields(detail["config"]))
+    return await page(request, session, principal, signed_in, "auth_config_edit.html", **_edit_context(project, detail, values))
+
+
+def _typed(field: Field, raw: str) -> tuple[Any, str | None]:
+    """A non-empty text input as a value of the field's declared type, or why it is not one."""
+    if field.type not in ("integer", "number"):
+        return raw, None
+    try:
+        return (int(raw) if field.type == "integer" else float(raw)), None
+    except ValueError:
+        return None, f"must be {'a whole number' if field.type == 'integer' else 'a number'}"
+
+
+async def _changes(
+    session: Session, acting: Principal, config: schemas.AuthConfig, fields: tuple[Field, ...], values: dict[str, str]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The PATCH body of what the form changed (paths of the update body), and the inputs that are wrong."""
+    body: dict[str, Any] = {"type": config.type}
+    wrong: list[tuple[str, str]] = []
+    name = values.get("name", "").strip()
+    if name != config.name:
+        body["name"] = name
+    credentials: dict[str, Any] = {}
+    for field in fields:
+        raw = values.get(f"cred_{field.name}", "")
+        if field.type == "boolean":
+            if (raw == "on") != (config.credentials.get(field.name) is True):
+                credentials[field.name] = raw == "on"
+            continue
+        raw = raw.strip()
+        if _whole(field):
+            if raw == _as_text(config.credentials.get(field.name)):
+                continue
+        elif values.get(f"clear_{field.name}") == "on":
+            credentials[field.name] = None
+            continue
+        elif not raw:
+            continue
+        value, problem = _typed(field, raw) if raw else (None, None)
+        if problem:
+            wrong.append((f"credentials.{field.name}", problem))
+        credentials[field.name] = value
+    if config.is_composio_managed:
+        # A managed config's only credentials are its scopes, sent at the top level ("" clears them).
+        body.update({key: value or "" for key, value in credentials.items()})
+    else:
+        if credentials:
+            body["credentials"] = credentials
+        proxy = await _proxy_change(session, acting, config, values)
+        if proxy is not _UNCHANGED:
+            body["proxy_config"] = proxy
+            if proxy is None and values.get("proxy_auth_key", "").strip():
+                wrong.append(("proxy_config.proxy_url", "give the proxy's URL with its auth key"))
+    restrict = _listed(values.get("restrict_to_following_tools", ""))
+    if restrict != config.restrict_to_following_tools:
+        body["restrict_to_following_tools"] = restrict
+    router_on = values.get("is_enabled_for_tool_router") == "on"
+    if router_on != config.is_enabled_for_tool_router:
+        body["is_enabled_for_tool_router"] = router_on
+    return body, wrong
+
+
+_UNCHANGED: Any = object()
+
+
+async def _proxy_change(session: Session, acting: Principal, config: schemas.AuthConfig, values: dict[str, str]) -> Any:
+    """The proxy_config to send: unchanged, None (no proxy) or the new URL with the key to keep.
+
+    An empty key input keeps the stored key. The API replaces URL and key together, so a new URL
+    with an empty key input sends the stored key back; it is read here and never reaches the page."""
+    url = values.get("proxy_url", "").strip()
+    key = values.get("proxy_auth_key", "").strip()
+    clear_key = values.get("clear_proxy_auth_key") == "on"
+    current_url = config.proxy_config.proxy_url if config.proxy_config else ""
+    if not url:
+        return None if current_url or key else _UNCHANGED
+    if url == current_url and not key and not clear_key:
+        return _UNCHANGED
+    if not key and not clear_key and config.proxy_config and config.proxy_config.proxy_auth_key:
+        row = await auth_configs.require(session, acting, config.id)
+        key = (await auth_configs.secrets_of(session, row))["proxy_auth_key"] or ""
+    return {"proxy_url": url, "proxy_auth_key": None if clear_key else key or None}
+
+
+def _update_path(path: str) -> str:
+    """A path of the update body as the matching path of the create body, whose inputs the form shares."""
+    if not path:
+        return path
+    if path.split(".")[0] in ("scopes", "user_scopes"):
+        return f"auth_config.credentials.{path}"
+    return f"auth_config.{path}"
+
+
+@router.post(BASE + "/{auth_config_id}/edit")
+async def update_auth_config(
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: str
+) -> Response:
+    acting = acting_for(principal, project)
+    values = await form_values(request)
+    # Read before the change: a refused change leaves the config as it was, and the page shows that.
+    detail = await _detail(session, acting, auth_config_id)
+    config: schemas.AuthConfig = detail["config"]
+    fields = _edit_fields(config)
+    context = await page_context(session, principal, signed_in)
+    body, problems = await _changes(session, acting, config, fields, values)
+    if not problems:
+        if len(body) == 1:
+            return redirect(project_url(project, f"/auth-configs/{auth_config_id}?notice=auth_config_unchanged"))
+        model = schemas.DefaultAuthConfigUpdate if config.is_composio_managed else schemas.CustomAuthConfigUpdate
+        try:
+            await auth_configs.update(session, acting, auth_config_id, model.model_validate(body))
+        except ValidationError as error:
+            problems = _validation_problems(error)
+        except InvalidRequest as error:
+            problems = _app_problems(error)
+        else:
+            return redirect(project_url(project, f"/auth-configs/{auth_config_id}?notice=auth_config_saved"))
+    described = [_described(_update_path(path), problem, fields) for path, problem in problems]
+    # What was typed comes back, except the inputs that hold secrets or values the API obfuscates.
+    kept = {key: value for key, value in values.items() if key.startswith("clear_") or key in _current_values(config, fields)}
+    context.update(_edit_context(project, detail, kept, {name for name, _ in described}))
+    raise FormProblem("auth_config_edit.html", context, "The auth config was not saved.", problems=[line for _, line in described])
+
+
 @router.post(BASE + "/{auth_config_id}/status")
 async def set_auth_config_status(request: Request, principal: OrgMember, project: DashProject, session: Session, auth_config_id: str) -> Response:
     status = (await form_values(request)).get("status")

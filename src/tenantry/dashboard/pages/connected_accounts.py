@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request, Response
+from pydantic import ValidationError
 
 from tenantry.auth.principal import Principal
 from tenantry.auth_configs.repository import AuthConfigFilters, AuthConfigRepository
@@ -20,11 +21,12 @@ from tenantry.dashboard.pages.params import PAGE_SIZE, Cursor
 from tenantry.dashboard.web import FormProblem, form_values, page, page_context, pages, project_url, redirect
 from tenantry.db import Session
 from tenantry.errors import AppError, InvalidRequest
+from tenantry.kit.masking import SECRET_FIELDS
 from tenantry.kit.pagination import PageRequest
 from tenantry.models import AuthConfig, Project
 from tenantry.settings import service as project_settings
 from tenantry.settings.schemas import ProjectConfig
-from tenantry.toolkits.catalog import get_catalog
+from tenantry.toolkits.catalog import Field, get_catalog
 
 router = pages()
 
@@ -144,6 +146,116 @@ async def refresh_connected_account(
             raise
         raise await _problem_on_detail(session, cache, principal, signed_in, project, account_id, error) from None
     return redirect(project_url(project, f"/connected-accounts/{account_id}?notice=account_refreshed"))
+
+
+# --- editing -----------------------------------------------------------------------------------
+
+
+def _credential_fields(account: schemas.ConnectedAccount) -> tuple[Field, ...]:
+    """The credential inputs the edit form offers: the connection's fields, for schemes the API lets a PATCH change."""
+    if account.auth_config.auth_scheme not in connected_accounts.PATCHABLE_SCHEMES:
+        return ()
+    toolkit = get_catalog().get(account.toolkit.slug)
+    spec = toolkit.scheme(account.auth_config.auth_scheme) if toolkit else None
+    return spec.connection_fields if spec else ()
+
+
+def _whole(field: Field) -> bool:
+    """Values that are not secret are shown, and an empty input removes them; a secret is never put into
+    the form (whatever the project's masking), its input starts empty, and empty keeps it."""
+    return not field.is_secret and field.name not in SECRET_FIELDS
+
+
+def _current(account: schemas.ConnectedAccount, field: Field) -> str:
+    value = account.state.val.get(field.name)
+    return "" if value is None else str(value)
+
+
+def _edit_context(detail: dict[str, Any], values: dict[str, str], invalid: set[str] | None = None) -> dict[str, Any]:
+    fields = _credential_fields(detail["account"])
+    return {**detail, "fields": fields, "whole": {field.name for field in fields if _whole(field)}, "values": values, "invalid": invalid or set()}
+
+
+def _start_values(account: schemas.ConnectedAccount) -> dict[str, str]:
+    values = {"alias": account.alias or ""}
+    values.update({f"cred_{field.name}": _current(account, field) for field in _credential_fields(account) if _whole(field)})
+    return values
+
+
+@router.get(BASE + "/{account_id}/edit")
+async def edit_connected_account_form(
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: str
+) -> Response:
+    detail = await _detail(session, cache, project, acting_for(principal, project), account_id)
+    return await page(request, session, principal, signed_in, "connected_account_edit.html", **_edit_context(detail, _start_values(detail["account"])))
+
+
+def _update_body(account: schemas.ConnectedAccount, values: dict[str, str]) -> dict[str, Any]:
+    """The PATCH body: the alias as typed (empty clears it) and the credential fields the form changed."""
+    body: dict[str, Any] = {"alias": values.get("alias", "").strip()}
+    changed: dict[str, str | None] = {}
+    for field in _credential_fields(account):
+        raw = values.get(f"cred_{field.name}", "").strip()
+        if _whole(field):
+            if raw != _current(account, field):
+                changed[field.name] = raw or None
+        elif values.get(f"clear_{field.name}") == "on":
+            changed[field.name] = None
+        elif raw:
+            changed[field.name] = raw
+    if changed:
+        body["connection"] = {"state": {"authScheme": account.auth_config.auth_scheme, "val": changed}}
+    return body
+
+
+def _described(path: str, problem: str, fields: tuple[Field, ...]) -> tuple[str, str]:
+    """A problem at `path` of the update body as (the form input at fault, a line naming its label)."""
+    parts = path.split(".")
+    if parts[0] == "alias":
+        return "alias", f"Alias: {problem}"
+    if parts[:3] == ["connection", "state", "val"] and len(parts) > 3:
+        field = next((field for field in fields if field.name == parts[3]), None)
+        return f"cred_{parts[3]}", f"{field.display_name if field else parts[3]}: {problem}"
+    return "", f"{path}: {problem}" if path else problem
+
+
+def _problem_lines(error: AppError) -> list[tuple[str, str]]:
+    lines = []
+    for line in error.errors or [error.message]:
+        path, _, problem = line.partition(": ")
+        lines.append((path, problem) if problem else ("", line))
+    return lines
+
+
+@router.post(BASE + "/{account_id}/edit")
+async def update_connected_account(
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: str
+) -> Response:
+    acting = acting_for(principal, project)
+    values = await form_values(request)
+    # Read before the change: a refused flush (a taken alias) leaves the session unusable until the
+    # rollback, and the page shows the account as it stays.
+    detail = await _detail(session, cache, project, acting, account_id)
+    context = await page_context(session, principal, signed_in)
+    account: schemas.ConnectedAccount = detail["account"]
+    fields = _credential_fields(account)
+    status, message = 400, "The connected account was not saved."
+    try:
+        await connected_accounts.update(session, acting, account_id, schemas.ConnectedAccountUpdate.model_validate(_update_body(account, values)))
+    except ValidationError as error:
+        problems = [(".".join(str(part) for part in item["loc"]), item["msg"]) for item in error.errors()]
+    except AppError as error:
+        if error.status == 404:
+            raise
+        status, problems = error.status, _problem_lines(error)
+        if error.status == 409:
+            message = error.message
+    else:
+        return redirect(project_url(project, f"/connected-accounts/{account_id}?notice=account_saved"))
+    described = [_described(path, problem, fields) for path, problem in problems]
+    kept = {key: value for key, value in values.items() if key.startswith("clear_") or key in _start_values(account)}
+    context.update(_edit_context(detail, kept, {name for name, _ in described}))
+    raise FormProblem("connected_account_edit.html", context, message, status=status, problems=[line for _, line in described])
 
 
 @router.get(BASE + "/{account_id}/delete")
