@@ -1,5 +1,6 @@
 """A project's auth configs: the list with filters, one config as the API shows it, enable and
-disable, delete, and a form that creates a custom (or managed) config through the API's schema."""
+disable, delete, and forms that create a custom (or managed) config and edit one, through the API's
+schemas and services."""
 
 from __future__ import annotations
 

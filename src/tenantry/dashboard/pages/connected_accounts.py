@@ -1,5 +1,6 @@
 """A project's connected accounts: the list with filters, one account with its credentials masked
-exactly as the API masks them for this project, enable and disable, restart OAuth, delete."""
+exactly as the API masks them for this project, edit its alias (and an API-key account's
+credentials), enable and disable, restart OAuth, delete."""
 
 from __future__ import annotations
 

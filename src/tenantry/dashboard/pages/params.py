@@ -1,4 +1,4 @@
-"""Query parameters the pages share."""
+"""What the pages share to read their input: the cursor parameter, the page size, date inputs."""
 
 from __future__ import annotations
 
