@@ -7,6 +7,7 @@ managers, so a failing benchmark still stops what it started and removes what it
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -393,6 +394,27 @@ async def postgres_reachable(url: str) -> bool:
         return True
     except Exception:  # noqa: BLE001 - any failure to connect means "not reachable"
         return False
+
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def add_backend_arguments(parser: Any, postgres_help: str = "an existing PostgreSQL database to connect to") -> None:
+    """`--postgres-url` and `--no-postgres`, as every benchmark that measures both backends takes them."""
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help=postgres_help)
+    parser.add_argument("--no-postgres", action="store_true", help="measure the embedded SQLite only")
+
+
+def backends(postgres_url: str, no_postgres: bool) -> dict[str, str | None]:
+    """The backends to measure: SQLite always, PostgreSQL at `postgres_url` unless refused or unreachable."""
+    chosen: dict[str, str | None] = {"sqlite": None}
+    if no_postgres:
+        return chosen
+    if asyncio.run(postgres_reachable(postgres_url)):
+        chosen["postgresql"] = postgres_url
+    else:
+        print(f"PostgreSQL at {safe_url(postgres_url)} is not reachable: SQLite only", file=sys.stderr)
+    return chosen
 
 
 @contextlib.contextmanager

@@ -35,7 +35,8 @@ from sqlalchemy import event, insert, text, update
 
 from harness import (
     RESULTS_DIR,
-    postgres_reachable,
+    add_backend_arguments,
+    backends,
     safe_url,
     scratch_database,
     BenchmarkError,
@@ -91,12 +92,9 @@ def parse_arguments() -> argparse.Namespace:
         help="where to write the raw results (JSON)",
     )
     parser.add_argument("--projects", type=int, default=100_000, help="projects of the large organization")
-    parser.add_argument(
-        "--postgres-url",
-        default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-        help="an existing PostgreSQL database to connect to; a bench_scale_* database is created beside it",
+    add_backend_arguments(
+        parser, "an existing PostgreSQL database to connect to; a bench_scale_* database is created beside it"
     )
-    parser.add_argument("--no-postgres", action="store_true", help="measure the embedded SQLite only")
     return parser.parse_args()
 
 
@@ -106,17 +104,10 @@ def main() -> int:
     measured_on = environment()  # the date and the machine's load as the run starts
     if args.projects <= PAGE_SIZE * DEEP_PAGE:
         raise SystemExit(f"--projects must exceed {PAGE_SIZE * DEEP_PAGE} so that page {DEEP_PAGE} exists")
-    backends: dict[str, str | None] = {"sqlite": None}
-    if not args.no_postgres:
-        if asyncio.run(postgres_reachable(args.postgres_url)):
-            backends["postgresql"] = args.postgres_url
-        else:
-            print(
-                f"PostgreSQL at {safe_url(args.postgres_url)} is not reachable: SQLite only", file=sys.stderr
-            )
+    measured = backends(args.postgres_url, args.no_postgres)
 
     results: dict[str, Any] = {}
-    for backend, admin_url in backends.items():
+    for backend, admin_url in measured.items():
         print(f"== {backend}", file=sys.stderr)
         with (
             temporary_directory(f"bench_scale_{backend}_") as workdir,
@@ -138,7 +129,7 @@ def main() -> int:
                 "sizes": [SMALL, args.projects],
                 "page_size": PAGE_SIZE,
                 "deep_page": DEEP_PAGE,
-                "postgres": safe_url(backends["postgresql"]) if "postgresql" in backends else None,
+                "postgres": safe_url(measured["postgresql"]) if "postgresql" in measured else None,
             },
             "backends": results,
         },

@@ -50,7 +50,7 @@ from harness import (
     uvicorn_server,
     write_json,
 )
-from harness import postgres_reachable, safe_url, scratch_database
+from harness import add_backend_arguments, backends, safe_url, scratch_database
 from tenantry.db import create_engine, create_sessionmaker, unit_of_work
 from tenantry.kit.time import utcnow
 from tenantry.logs import service as logs
@@ -68,8 +68,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--transactions", type=int, default=2000, help="log transactions timed per way")
-    parser.add_argument("--postgres-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--no-postgres", action="store_true", help="measure the embedded SQLite only")
+    add_backend_arguments(parser)
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "tools.json")
     return parser.parse_args()
 
@@ -77,14 +76,9 @@ def parse_arguments() -> argparse.Namespace:
 def main() -> int:
     args = parse_arguments()
     stop_cleanly_on_sigterm()
-    backends: dict[str, str | None] = {"sqlite": None}
-    if not args.no_postgres:
-        if asyncio.run(postgres_reachable(args.postgres_url)):
-            backends["postgresql"] = args.postgres_url
-        else:
-            print(f"PostgreSQL at {safe_url(args.postgres_url)} is not reachable: SQLite only", file=sys.stderr)
+    measured = backends(args.postgres_url, args.no_postgres)
     results = {}
-    for backend, admin_url in backends.items():
+    for backend, admin_url in measured.items():
         with temporary_directory(f"bench_tools_{backend}_") as workdir, scratch_database(admin_url, "bench_tools") as database_url:
             results[backend] = run_backend(args, workdir, database_url)
     print(render(results, args))

@@ -45,7 +45,8 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from harness import (
-    postgres_reachable,
+    add_backend_arguments,
+    backends,
     scratch_database,
     RESULTS_DIR,
     BenchmarkError,
@@ -359,25 +360,19 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--gap", type=float, default=100.0, help="milliseconds between two timed status changes")
     parser.add_argument("--outbox-concurrency", type=int, default=32, help="the servers' TENANTRY_OUTBOX_CONCURRENCY")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "webhooks.json")
-    parser.add_argument("--postgres-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--no-postgres", action="store_true", help="measure the embedded SQLite only")
+    add_backend_arguments(parser)
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_arguments()
     stop_cleanly_on_sigterm()
-    backends: dict[str, str | None] = {"sqlite": None}
-    if not args.no_postgres:
-        if asyncio.run(postgres_reachable(args.postgres_url)):
-            backends["postgresql"] = args.postgres_url
-        else:
-            print("PostgreSQL is not reachable: SQLite only", file=sys.stderr)
+    measured = backends(args.postgres_url, args.no_postgres)
     results: dict[str, Any] = {}
     with temporary_directory("bench_webhooks_receiver_") as receiver_dir:
         receiver_env = {name: value for name, value in os.environ.items() if not name.startswith("TENANTRY_")}
         with uvicorn_server("webhooks:receiver_app", env=receiver_env, log_dir=receiver_dir, app_dir=BENCH_DIR) as receiver:
-            for backend, admin_url in backends.items():
+            for backend, admin_url in measured.items():
                 print(f"== {backend}", file=sys.stderr)
                 with temporary_directory(f"bench_webhooks_{backend}_") as workdir, scratch_database(admin_url, "bench_webhooks") as database_url:
                     results[backend] = run_backend(args, workdir, database_url, receiver)
