@@ -26,6 +26,7 @@ from tenantry.db import unit_of_work
 from tenantry.errors import InvalidRequest, NotFound
 from tenantry.kit import ids, keys
 from tenantry.kit.time import as_utc, utcnow
+from tenantry.members.repository import MemberRepository
 from tenantry.models import DashboardSession, Member
 
 MIN_PASSWORD_LENGTH = 12
@@ -57,7 +58,8 @@ def _check_password(password: str) -> None:
 
 
 async def _member_by_email(session: AsyncSession, email: str) -> Member | None:
-    return await session.scalar(select(Member).where(Member.email == email.strip().lower()))
+    # Emails are stored as members.schemas normalizes them: trimmed, lower case.
+    return await MemberRepository(session).by_email(email.strip().lower())
 
 
 async def set_password(session: AsyncSession, email: str, password: str) -> Member:

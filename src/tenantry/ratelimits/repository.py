@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth import tenancy
@@ -33,7 +32,8 @@ class RateLimitRepository:
     async def remove(self) -> None:
         row = await self.get(for_update=True)
         if row is not None:
-            await self._session.execute(delete(type(row)).where(type(row).project_id == row.project_id))
+            await self._session.delete(row)
+            await self._session.flush()
 
 
 async def load_override(session: AsyncSession, project_id: str) -> int | None:
