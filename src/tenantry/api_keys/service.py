@@ -7,7 +7,7 @@ fails on the next request to the worker that revoked it and within a poll interv
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from tenantry.auth import scopes
 from tenantry.auth.principal import Principal
 from tenantry.config import key_pepper
 from tenantry.errors import (
+    AppError,
     ApiKeyNameTaken,
     ApiKeyNotFound,
     InvalidRequest,
@@ -137,23 +138,45 @@ async def regenerate(
     return schemas.ApiKeyRegenerated(api_key=created(key, plaintext), previous_keys_expire_at=expire_at)
 
 
+class NamedKeys(Protocol):
+    """The live keys of one holder (a project, an organization), as a new named key is checked against them."""
+
+    async def name_taken(self, name: str) -> bool: ...
+
+    async def count_live(self) -> int: ...
+
+
+async def check_new_key(
+    held: NamedKeys, name: str, expires_at: datetime | None, *, limit: int, name_taken: AppError, too_many: AppError
+) -> None:
+    """The rules every named key meets before it is minted: an expiry in the future, a name unique
+    among its holder's live keys, and room under the holder's bound (the caller holds the holder's row)."""
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidRequest.field("expires_at", "must be in the future")
+    if await held.name_taken(name):
+        raise name_taken
+    if await held.count_live() >= limit:
+        raise too_many
+
+
 async def create(
     session: AsyncSession, principal: Principal, project: Project, payload: schemas.ApiKeyCreate
 ) -> schemas.ApiKeyIssued:
     """A named key for the project (the caller holds the project row locked)."""
-    if payload.expires_at is not None and payload.expires_at <= utcnow():
-        raise InvalidRequest.field("expires_at", "must be in the future")
-    repository = ProjectKeyRepository(session, project)
-    if await repository.name_taken(payload.name):
-        raise ApiKeyNameTaken(
+    await check_new_key(
+        ProjectKeyRepository(session, project),
+        payload.name,
+        payload.expires_at,
+        limit=MAX_LIVE_KEYS_PER_PROJECT,
+        name_taken=ApiKeyNameTaken(
             f"The project already has a live key named {payload.name!r}",
             suggested_fix="Choose another name, or revoke the other key first",
-        )
-    if await repository.count_live() >= MAX_LIVE_KEYS_PER_PROJECT:
-        raise TooManyApiKeys(
+        ),
+        too_many=TooManyApiKeys(
             f"A project may have {MAX_LIVE_KEYS_PER_PROJECT} live keys",
             suggested_fix="Revoke keys that are no longer used",
-        )
+        ),
+    )
     levels = payload.scopes.levels() if payload.scopes is not None else None
     key, plaintext = await mint(
         session,

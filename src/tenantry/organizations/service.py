@@ -23,7 +23,6 @@ from tenantry.api_keys import service as api_keys
 from tenantry.auth.principal import Principal
 from tenantry.errors import (
     ApiKeyNotFound,
-    InvalidRequest,
     OrganizationNotFound,
     OrgApiKeyNameTaken,
     RoleForbidden,
@@ -94,21 +93,23 @@ async def create_key(
 ) -> schemas.OrgApiKeyIssued:
     """A named organization key; the plaintext is in the return value and nowhere else."""
     _require_key_manager(principal)
-    if payload.expires_at is not None and payload.expires_at <= utcnow():
-        raise InvalidRequest.field("expires_at", "must be in the future")
     repository = OrgKeyRepository(session, principal)
     if await repository.lock_organization() is None:
         raise OrganizationNotFound()
-    if await repository.name_taken(payload.name):
-        raise OrgApiKeyNameTaken(
+    await api_keys.check_new_key(
+        repository,
+        payload.name,
+        payload.expires_at,
+        limit=MAX_LIVE_ORG_KEYS,
+        name_taken=OrgApiKeyNameTaken(
             f"The organization already has a live organization key named {payload.name!r}",
             suggested_fix="Choose another name, or revoke the other key first",
-        )
-    if await repository.count_live() >= MAX_LIVE_ORG_KEYS:
-        raise TooManyOrgApiKeys(
+        ),
+        too_many=TooManyOrgApiKeys(
             f"An organization may have {MAX_LIVE_ORG_KEYS} live organization keys",
             suggested_fix="Revoke organization keys that are no longer used",
-        )
+        ),
+    )
     key, plaintext = await api_keys.mint(
         session, kind=KeyKind.organization, org_id=principal.org_id, name=payload.name, expires_at=payload.expires_at
     )
