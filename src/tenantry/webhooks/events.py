@@ -26,7 +26,7 @@ from tenantry import outbox
 from tenantry.auth import tenancy
 from tenantry.config import get_settings
 from tenantry.kit.time import iso, utcnow
-from tenantry.models import WebhookMessage
+from tenantry.models import WebhookMessage, WebhookSubscription
 
 # The outbox kind of a message's delivery; the job's key is the message id.
 DELIVERY = "webhook.delivery"
@@ -94,11 +94,18 @@ def envelope(message_id: str, event_type: str, project_id: str, org_id: str, dat
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
+async def _subscription_wanting(session: AsyncSession, project_id: str, event_type: str) -> WebhookSubscription | None:
+    """The project's subscription when it is enabled and wants `event_type`."""
+    subscription = await session.scalar(tenancy.webhook_subscription_of_project(project_id))
+    if subscription is None or subscription.disabled_at is not None or event_type not in subscription.enabled_events:
+        return None
+    return subscription
+
+
 async def wanted(session: AsyncSession, project_id: str, event_type: str) -> bool:
     """Whether the project has an enabled subscription that wants `event_type`: for callers about to
     emit many events at once, so that without a subscription they need not prepare any."""
-    subscription = await session.scalar(tenancy.webhook_subscription_of_project(project_id))
-    return subscription is not None and subscription.disabled_at is None and event_type in subscription.enabled_events
+    return await _subscription_wanting(session, project_id, event_type) is not None
 
 
 async def emit(session: AsyncSession, project_id: str, event_type: str, data: DataSource) -> str | None:
@@ -108,8 +115,8 @@ async def emit(session: AsyncSession, project_id: str, event_type: str, data: Da
     """
     if event_type not in TYPES:
         raise ValueError(f"{event_type} is not in the webhook event catalog")
-    subscription = await session.scalar(tenancy.webhook_subscription_of_project(project_id))
-    if subscription is None or subscription.disabled_at is not None or event_type not in subscription.enabled_events:
+    subscription = await _subscription_wanting(session, project_id, event_type)
+    if subscription is None:
         return None
     if callable(data):
         data = data()
