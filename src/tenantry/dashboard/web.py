@@ -179,6 +179,13 @@ class FormProblem(Exception):
         self.template, self.context, self.message, self.status = template, context, message, status
         self.problems = problems or []
 
+    @classmethod
+    def of(cls, template: str, context: dict[str, Any], message: str, error: ValidationError | AppError) -> FormProblem:
+        """The form again with what a schema or a service refused, field by field, and the service's status."""
+        if isinstance(error, ValidationError):
+            return cls(template, context, message, problems=problems_of(error))
+        return cls(template, context, message, status=error.status, problems=error.errors or [error.message])
+
 
 def pages() -> APIRouter:
     """A router for one area's pages: under the dashboard's prefix, CSRF-checked, out of the OpenAPI document."""

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from tenantry.config import get_settings
 from tenantry.dashboard.auth import DashProject, OrgMember, SignedIn, acting_for
 from tenantry.dashboard.pages.params import PAGE_SIZE, Cursor, utc_day
-from tenantry.dashboard.web import FormProblem, page, page_context, pages, problems_of
+from tenantry.dashboard.web import FormProblem, page, page_context, pages
 from tenantry.db import Session
-from tenantry.errors import AppError
+from tenantry.errors import AppError, InvalidRequest
 from tenantry.kit.time import utcnow
 from tenantry.logs import schemas
 from tenantry.logs import service as logs
@@ -41,12 +41,6 @@ FILTERS = (
 )
 
 
-class _BadFilter(Exception):
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-
-
 def _millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -62,7 +56,7 @@ def _search(values: dict[str, str], cursor: str | None) -> dict[str, Any]:
     since, until = utc_day(values["from"], "from"), utc_day(values["to"], "to")
     if since or until:
         if since and until and since > until:
-            raise _BadFilter("to: must be the same day as from or later")
+            raise InvalidRequest.field("to", "must be the same day as from or later")
         start = since or datetime(1970, 1, 1, tzinfo=UTC)
         # "To" is inclusive: the whole day.
         end = until + DAY if until else max(utcnow(), start) + DAY
@@ -102,15 +96,9 @@ async def logs_page(
     try:
         query = schemas.LogSearch.model_validate(_search(values, cursor))
         listed = await logs.search(session, acting_for(principal, project), query)
-    except (_BadFilter, ValidationError, AppError) as error:
-        if isinstance(error, _BadFilter):
-            problems = [error.problem]
-        elif isinstance(error, ValidationError):
-            problems = problems_of(error)
-        else:
-            problems = error.errors or [error.message]
+    except (ValidationError, AppError) as error:
         values_page = await page_context(session, principal, signed_in, **context, logs=[], next_url=None)
-        raise FormProblem("logs.html", values_page, "These filters are not valid.", problems=problems) from None
+        raise FormProblem.of("logs.html", values_page, "These filters are not valid.", error) from None
     shown = {key: value for key, value in values.items() if value}
     next_url = f"?{urlencode({**shown, 'cursor': listed.next_cursor})}" if listed.next_cursor else None
     newest_url = f"?{urlencode(shown)}" if cursor else None

@@ -20,7 +20,7 @@ from tenantry.auth_configs.repository import AuthConfigFilters
 from tenantry.auth_configs.schemas import AuthConfig
 from tenantry.dashboard.auth import DashProject, OrgMember, SignedIn, acting_for
 from tenantry.dashboard.pages.params import PAGE_SIZE
-from tenantry.dashboard.web import FormProblem, page, page_context, pages, problems_of, project_url, redirect
+from tenantry.dashboard.web import FormProblem, page, page_context, pages, project_url, redirect
 from tenantry.db import Session
 from tenantry.errors import AppError
 from tenantry.mcp import schemas, service
@@ -128,13 +128,6 @@ async def servers_page(
     return await page(request, session, principal, signed_in, "mcp_servers.html", **context)
 
 
-def _problem(template: str, context: dict[str, Any], headline: str, error: ValidationError | AppError) -> FormProblem:
-    """The form again with its problem (DashboardRoute undoes whatever the service had begun)."""
-    if isinstance(error, ValidationError):
-        return FormProblem(template, context, headline, problems=problems_of(error))
-    return FormProblem(template, context, headline, status=error.status, problems=error.errors or [error.message])
-
-
 @router.post(BASE)
 async def create_server(request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session) -> Response:
     acting = acting_for(principal, project)
@@ -147,7 +140,7 @@ async def create_server(request: Request, principal: OrgMember, signed_in: Signe
         payload = schemas.McpCustomCreate.model_validate(_fields(form))
         server = await service.create(session, acting, payload)
     except (ValidationError, AppError) as error:
-        raise _problem("mcp_servers.html", context, headline, error) from None
+        raise FormProblem.of("mcp_servers.html", context, headline, error) from None
     return redirect(project_url(project, f"/mcp/{server.id}?notice=mcp_created"))
 
 
@@ -204,7 +197,7 @@ async def update_server(
         changes = schemas.McpServerUpdate.model_validate(_fields(form))
         await service.update(session, acting, server_id, changes)
     except (ValidationError, AppError) as error:
-        raise _problem("mcp_server.html", context, headline, error) from None
+        raise FormProblem.of("mcp_server.html", context, headline, error) from None
     return redirect(project_url(project, f"/mcp/{server_id}?notice=mcp_saved"))
 
 

@@ -160,19 +160,14 @@ async def create_subscription(request: Request, principal: OrgMember, signed_in:
     values, ticked = await _submitted(request)
     form = _refill(values, ticked)
 
-    async def problem(message: str, problems: list[str], status: int = 400) -> FormProblem:
-        context = await _webhooks_context(session, principal, signed_in, project, form=form)
-        return FormProblem("webhooks.html", context, message, status=status, problems=problems)
-
     try:
         payload = schemas.WebhookSubscriptionCreate(
             webhook_url=form["webhook_url"].strip(), enabled_events=ticked, version=form["version"]
         )
         created = await service.create(session, acting_for(principal, project), payload)
-    except ValidationError as error:
-        raise await problem("The subscription was not created.", problems_of(error)) from None
-    except AppError as error:
-        raise await problem("The subscription was not created.", error.errors or [error.message], error.status) from None
+    except (ValidationError, AppError) as error:
+        context = await _webhooks_context(session, principal, signed_in, project, form=form)
+        raise FormProblem.of("webhooks.html", context, "The subscription was not created.", error) from None
     context = await page_context(
         session, principal, signed_in,
         project=project, heading="Webhook subscription created", secret=created.secret, subscription_id=created.id,
@@ -200,16 +195,11 @@ async def update_subscription(request: Request, principal: OrgMember, signed_in:
     if not changes:
         return redirect(project_url(project, "/webhooks?notice=webhook_unchanged"))
 
-    async def problem(message: str, problems: list[str], status: int = 400) -> FormProblem:
-        context = await _webhooks_context(session, principal, signed_in, project, form=form)
-        return FormProblem("webhooks.html", context, message, status=status, problems=problems)
-
     try:
         await service.update(session, acting, current.id, schemas.WebhookSubscriptionUpdate.model_validate(changes))
-    except ValidationError as error:
-        raise await problem("Nothing was saved.", problems_of(error)) from None
-    except InvalidRequest as error:
-        raise await problem("Nothing was saved.", error.errors or [error.message]) from None
+    except (ValidationError, InvalidRequest) as error:
+        context = await _webhooks_context(session, principal, signed_in, project, form=form)
+        raise FormProblem.of("webhooks.html", context, "Nothing was saved.", error) from None
     return redirect(project_url(project, "/webhooks?notice=webhook_saved"))
 
 
