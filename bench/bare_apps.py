@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
@@ -45,3 +46,22 @@ def create_starlette_app() -> Starlette:
         return Response(content=body, media_type="application/json")
 
     return Starlette(routes=[Route(PATH, config, methods=["GET"])])
+
+
+def create_fastapi_echo_app() -> FastAPI:
+    """The baseline of bench/routes.py: a GET answering fixed bytes and a POST echoing its JSON body.
+
+    The POST takes its body as a validated `dict`, as the cheapest real FastAPI write handler would.
+    """
+    body = _body()
+    app = FastAPI()
+
+    @app.get("/bare")
+    async def read() -> Response:
+        return Response(content=body, media_type="application/json")
+
+    @app.post("/bare")
+    async def write(payload: dict[str, Any]) -> dict[str, Any]:
+        return payload
+
+    return app

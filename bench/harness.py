@@ -40,12 +40,17 @@ VENV_BIN = Path(sys.executable).parent
 
 # One worker and one event-loop/HTTP implementation for every app, so that only the app differs.
 UVICORN_SETTINGS = (
-    "--workers", "1",
     "--loop", "uvloop",
     "--http", "httptools",
     "--no-access-log",
     "--log-level", "warning",
 )  # fmt: skip
+
+
+class ServerUrl(str):
+    """A server's base URL, carrying the pid of the process that serves it (for a profiler)."""
+
+    pid: int
 
 
 class BenchmarkError(RuntimeError):
@@ -103,39 +108,77 @@ def tenantry_cli(*args: str, env: Mapping[str, str]) -> str:
 
 @contextlib.contextmanager
 def uvicorn_server(
-    factory: str, *, env: Mapping[str, str], log_dir: Path, app_dir: Path | None = None
-) -> Iterator[str]:
+    factory: str,
+    *,
+    env: Mapping[str, str],
+    log_dir: Path,
+    app_dir: Path | None = None,
+    workers: int = 1,
+    cpus: str | None = None,
+) -> Iterator[ServerUrl]:
     """Serves the app factory `module:function` on a free port; yields its base URL.
 
-    The server is stopped (SIGTERM, then SIGKILL if it hangs) however the block ends.
+    `cpus` ("0", "0-1") pins the server with taskset, so that a load generator pinned to the
+    other core (pin_this_process) does not take the server's CPU. The server is stopped
+    (SIGTERM, then SIGKILL if it hangs) however the block ends.
     """
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        factory,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    command = ["taskset", "-c", cpus] if cpus is not None else []
+    command += [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
     if app_dir is not None:
         command += ["--app-dir", str(app_dir)]
-    command += UVICORN_SETTINGS
+    command += ["--workers", str(workers), *UVICORN_SETTINGS]
     log_path = log_dir / f"uvicorn-{factory.replace(':', '-')}-{port}.log"
     with open(log_path, "wb") as log:
         # Its own session, so a Ctrl-C in the terminal reaches only us and we stop it in order.
         process = subprocess.Popen(
             command, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = ServerUrl(f"http://127.0.0.1:{port}")
+    base_url.pid = process.pid
     try:
         _wait_until_listening(process, port, log_path)
         yield base_url
     finally:
         _stop(process)
+
+
+@contextlib.contextmanager
+def profiled(server: ServerUrl, output: Path) -> Iterator[None]:
+    """Samples the server's Python stacks with py-spy while the block runs (collapsed stacks to `output`)."""
+    command = ["py-spy", "record", "--pid", str(server.pid), "--rate", "250", "--format", "raw", "--output", str(output)]
+    process = subprocess.Popen([str(VENV_BIN / "py-spy"), *command[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1)  # py-spy attaches before the load starts
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+
+
+def top_frames(collapsed: Path, count: int = 25) -> list[tuple[str, float, float]]:
+    """(frame, self %, total %) of the frames most often on top of the stack in py-spy's collapsed
+    stacks, idle excluded: where the time goes, line by line."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, weight = line.rpartition(" ")
+        frames = stack.split(";")
+        # The event loop waiting for I/O is not work.
+        if "select (selectors.py" in frames[-1] or "run_forever" in frames[-1] and len(frames) < 4:
+            continue
+        samples += int(weight)
+        own[frames[-1]] = own.get(frames[-1], 0) + int(weight)
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + int(weight)
+    ranked = sorted(own, key=lambda frame: -own[frame])
+    return [(frame, 100 * own[frame] / samples, 100 * total[frame] / samples) for frame in ranked[:count]]
+
+
+def pin_this_process(cpus: set[int]) -> None:
+    """Runs this process (the load generator) on `cpus` only; see uvicorn_server's `cpus`."""
+    os.sched_setaffinity(0, cpus)
 
 
 def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:

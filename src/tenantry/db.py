@@ -7,14 +7,24 @@ when the handler returns, and only then do the callbacks registered with `after_
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import aiosqlite
 from fastapi import Depends, Request
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+try:  # SQLAlchemy 2.1
+    from sqlalchemy.util.concurrency import await_
+except ImportError:  # pragma: no cover - SQLAlchemy 2.0
+    from sqlalchemy.util import await_only as await_
 
 logger = logging.getLogger("tenantry.db")
 
@@ -24,18 +34,73 @@ _READ_ONLY = "tenantry_read_only"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# How long a writer waits for SQLite's one write slot, as SQLite's busy timeout did before.
+SQLITE_WRITER_WAIT_SECONDS = 30.0
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, async_creator=_inline_sqlite_connector(url), pool_size=pool_size, max_overflow=pool_size)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+class _RunAtOnce:
+    """Stands in for the queue to aiosqlite's worker thread: runs each call at once, here.
+
+    A statement on a local SQLite file takes microseconds; handing it to a thread and back cost
+    about ten times that on every statement (docs/benchmarks.md §6), because the event loop and
+    the thread take turns holding the GIL. Run inline, a statement never yields to the event
+    loop, so a connection can never wait on SQLite's busy handler for a writer of this same
+    process (that would stop the loop): `_configure_sqlite` queues writers before they BEGIN.
+    """
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting caller, as the thread would
+            if future is not None:
+                future.set_exception(error)
+            return
+        if future is not None:
+            future.set_result(result)
+
+
+class _InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection, with its calls run on the event loop's thread (see _RunAtOnce)."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._tx = _RunAtOnce()  # type: ignore[assignment]
+
+    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
+        return self._connect().__await__()  # no worker thread to start
+
+
+def _inline_sqlite_connector(url: str) -> Callable[[], Any]:
+    database = make_url(url).database or ":memory:"
+
+    async def connect() -> aiosqlite.Connection:
+        # A cross-process writer (another worker, the CLI) still makes SQLite wait, briefly.
+        return await _InlineConnection(lambda: sqlite3.connect(database, timeout=SQLITE_WRITER_WAIT_SECONDS, check_same_thread=False))
+
+    return connect
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL so readers never wait, and BEGIN IMMEDIATE for writing transactions so that two
-    writers queue on the busy timeout instead of one failing at once when its read lock cannot
-    be upgraded. Read-only transactions begin DEFERRED and never take the write lock."""
+    """WAL so readers never wait; synchronous=NORMAL (see docs/operations.md: a commit is durable
+    against a crash of the process, and the last commits may be lost if the machine loses power);
+    BEGIN IMMEDIATE for writing transactions, read-only ones BEGIN DEFERRED and take no lock.
+
+    SQLite has one writer. Writing transactions of this process take turns on `writer`, awaited
+    in the event loop before BEGIN IMMEDIATE and handed on at COMMIT or ROLLBACK, which is the
+    span SQLite's own write lock covers: the queue SQLite's busy handler kept (sleeping and
+    retrying) is kept here instead, where a waiting writer costs nothing.
+    """
+    writer = asyncio.Lock()
+    holding = "tenantry.holds_writer"
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -45,15 +110,38 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
+            f"PRAGMA busy_timeout={int(SQLITE_WRITER_WAIT_SECONDS * 1000)}",
         ):
             cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        try:
+            await_(asyncio.wait_for(writer.acquire(), SQLITE_WRITER_WAIT_SECONDS))
+        except TimeoutError:
+            raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")) from None
+        connection.info[holding] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _hand_on(connection.info)
+            raise
+
+    def _hand_on(info: dict[str, Any]) -> None:
+        if info.pop(holding, False):
+            writer.release()
+
+    # Released before the COMMIT runs, but the next writer only runs once this code yields to
+    # the loop, which is after the COMMIT (statements run inline).
+    event.listen(engine.sync_engine, "commit", lambda connection: _hand_on(connection.info))
+    event.listen(engine.sync_engine, "rollback", lambda connection: _hand_on(connection.info))
+    # A connection returned to the pool, or closed, without either (an error mid-transaction).
+    event.listen(engine.sync_engine.pool, "reset", lambda _dbapi, record, _state: _hand_on(record.info))
+    event.listen(engine.sync_engine.pool, "close", lambda _dbapi, record: _hand_on(record.info))
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

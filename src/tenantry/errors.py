@@ -342,7 +342,20 @@ def unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, lambda request, exc: render(request, exc))
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Async, because Starlette runs a plain function handler on a worker thread.
+    async def app_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        return render(request, exc)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _validation_error(request, exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _http_error(request, exc)
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)

@@ -21,7 +21,7 @@ from tenantry.connected_accounts.pages import router as browser_pages
 from tenantry.dashboard import accounts as dashboard_accounts
 from tenantry.dashboard.router import install as install_dashboard
 from tenantry.db import create_engine, create_sessionmaker
-from tenantry.hot_path import TenantryApp
+from tenantry.front_door import TenantryApp, mount
 from tenantry.kit import redaction
 from tenantry.kit.request_id import RequestIdMiddleware
 from tenantry.logs import service as logs
@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.last_used.flush()
             await engine.dispose()
 
-    # TenantryApp answers the hot path (GET /org/project/config) ahead of FastAPI's middlewares.
+    # TenantryApp answers every API route through its front door (tenantry.front_door).
     app = TenantryApp(
         title="Tenantry",
         version=__version__,
@@ -125,11 +125,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(RateLimitHeaders)
-    # Each router directly on the app: every level of nesting is matched again per request.
     for router in ROUTERS:
-        app.include_router(router, prefix=CURRENT_PREFIX)
+        mount(app, router, CURRENT_PREFIX)
     for router in ROUTERS:
-        app.include_router(router, prefix=PREVIOUS_PREFIX, include_in_schema=False)
+        mount(app, router, PREVIOUS_PREFIX, include_in_schema=False)
     app.include_router(browser_pages)
     install_dashboard(app)
     app.mount("/v3/mcp", mcp_endpoint)
@@ -138,4 +137,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.build_front_door()
     return app

@@ -19,6 +19,9 @@ from tests.factories import Org, ProjectWithKey, create_project
 
 ORG_ROUTE = "/org/owner/project/list"
 PROJECT_ROUTE = "/org/project/config"
+# Every route authenticates through the same front door; revocation is checked on several of them
+# (settings answered from the cache, and routes that read the database).
+REVOCATION_ROUTES = (PROJECT_ROUTE, "/auth_configs", "/connected_accounts", "/webhook_subscriptions")
 
 
 def assert_401(response: httpx.Response) -> dict[str, object]:
@@ -51,25 +54,27 @@ class TestRejected:
     async def test_project_key_in_the_org_header_name_only(self, client: httpx.AsyncClient, project: ProjectWithKey) -> None:
         assert_401(await client.get(ORG_ROUTE, headers={"x-api-key": project.api_key}))
 
+    @pytest.mark.parametrize("route", REVOCATION_ROUTES)
     async def test_revoked_key_fails_on_the_very_next_request(
-        self, client: httpx.AsyncClient, org: Org, project: ProjectWithKey
+        self, client: httpx.AsyncClient, org: Org, project: ProjectWithKey, route: str
     ) -> None:
-        assert (await client.get(PROJECT_ROUTE, headers=project.headers)).status_code == 200
+        assert (await client.get(route, headers=project.headers)).status_code == 200
         await client.post(f"/org/owner/project/{project.id}/regenerate_api_key", headers=org.headers)
-        assert_401(await client.get(PROJECT_ROUTE, headers=project.headers))
+        assert_401(await client.get(route, headers=project.headers))
 
 
 class TestAcrossWorkers:
+    @pytest.mark.parametrize("route", REVOCATION_ROUTES)
     async def test_revocation_reaches_another_worker_within_a_second(
-        self, client: httpx.AsyncClient, other_server, org: Org  # type: ignore[no-untyped-def]
+        self, client: httpx.AsyncClient, other_server, org: Org, route: str  # type: ignore[no-untyped-def]
     ) -> None:
         project = await create_project(client, org)
         async with httpx.AsyncClient(base_url=f"{other_server.base_url}/api/v3.1") as other:
             # The other worker has the key in its cache now.
-            assert (await other.get(PROJECT_ROUTE, headers=project.headers)).status_code == 200
+            assert (await other.get(route, headers=project.headers)).status_code == 200
             await client.post(f"/org/owner/project/{project.id}/regenerate_api_key", headers=org.headers)
             revoked_at = time.monotonic()
-            while (await other.get(PROJECT_ROUTE, headers=project.headers)).status_code == 200:
+            while (await other.get(route, headers=project.headers)).status_code == 200:
                 assert time.monotonic() - revoked_at < 1.0, "the other worker still accepts a revoked key"
                 await asyncio.sleep(0.02)
 

@@ -174,12 +174,23 @@ def granted(levels: Mapping[str, str]) -> frozenset[str]:
     return frozenset(permissions)
 
 
+# The API's version prefixes (tenantry.api), which the table above leaves out.
+_VERSION_PREFIXES = ("/api/v3.1/", "/api/v3/")
+
+
+def _below_version_prefix(path: str | None) -> str | None:
+    for prefix in _VERSION_PREFIXES:
+        if path is not None and path.startswith(prefix):
+            return path[len(prefix) - 1 :]
+    return path
+
+
 def require(permissions: frozenset[str], method: str, route: Any) -> None:
     """Raises MissingPermission unless a key holding `permissions` may call `route` with `method`.
 
     A route missing from the table is closed to scoped keys: failing shut is the safe mistake.
     """
-    path = getattr(route, "path_format", None)
+    path = _below_version_prefix(getattr(route, "path_format", None))
     needed = _NEEDED.get((method, path)) if path is not None else None
     if needed is None:
         raise MissingPermission(

@@ -336,17 +336,19 @@ async def create(
     elif connection.data:
         values = dict(connection.data)
     account = _new_account(principal, target, connection.user_id, connection.alias, connection.experimental)
-    await _insert(session, principal, account)
     if callback_url:
         values["callback_url"] = callback_url
     redirect_url = None
     if target.auth_config.auth_scheme == AuthScheme.OAUTH2:
+        await _insert(session, principal, account)
         redirect_url = await _initiate_oauth(session, account, target, values)
     else:
         if target.auth_config.auth_scheme != AuthScheme.NO_AUTH:
             _require_fields(target.spec, values, "connection.state.val")
         account.status = schemas.Status.ACTIVE
+        # Sealed before the insert, so the row is written once, whole.
         await _seal(session, account, values)
+        await _insert(session, principal, account)
     await session.flush()
     if account.status == schemas.Status.ACTIVE:
         await _emit(session, account, events.CONNECTED_ACCOUNT_ACTIVE)

@@ -70,15 +70,6 @@ async def read(process_cache: ProcessCache, project_id: str) -> ProjectConfig:
     )
 
 
-async def read_json(process_cache: ProcessCache, project_id: str) -> bytes:
-    """The settings as the JSON the API answers with, serialised once per change rather than per read."""
-
-    async def load(session: AsyncSession) -> bytes:
-        return (await _load(session, project_id)).model_dump_json().encode()
-
-    return await process_cache.get_or_load("project_settings_json", project_id, load)
-
-
 async def read_in(session: AsyncSession, project_id: str) -> ProjectConfig:
     """The settings as `session`'s transaction sees them, for code that has a session but no cache."""
     return await _load(session, project_id)
