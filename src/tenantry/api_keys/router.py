@@ -14,11 +14,12 @@ from tenantry.errors import (
     Unauthenticated,
     responses,
 )
+from tenantry.kit.inputs import NoNul
 from tenantry.projects.auth import LockedOrgProject, OrgKey, OrgProject
 
 router = APIRouter(prefix="/org/owner/project/{nano_id}/api_keys", tags=["API keys"])
 
-KeyId = Annotated[str, Path(description="The key's id, as listed.")]
+KeyId = Annotated[str, Path(description="The key's id, as listed."), NoNul]
 
 
 @router.post(

@@ -5,12 +5,13 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from tenantry.auth.scopes import Scopes
+from tenantry.kit.inputs import IsoDateTime, NoNul, RequestBody
 from tenantry.kit.time import Timestamp
 
 # A grace period may keep the old keys working for at most thirty days.
 MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600
 
-KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
 ScopeLevels = dict[str, str]
 
 
@@ -43,13 +44,13 @@ class ApiKeyRegenerated(BaseModel):
     )
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestBody):
     """A named key: full access unless `scopes` narrow it, forever unless `expires_at` ends it."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: KeyName = Field(description="1–100 characters, unique among the project's live keys.")
-    expires_at: AwareDatetime | None = Field(
+    expires_at: IsoDateTime[AwareDatetime] | None = Field(
         default=None, description="When the key stops working (ISO-8601 with a timezone, in the future)."
     )
     scopes: Scopes | None = Field(  # type: ignore[valid-type]

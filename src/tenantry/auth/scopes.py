@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import ConfigDict, Field, create_model, model_validator
 
 from tenantry.errors import MissingPermission
+from tenantry.kit.inputs import RequestBody
 
 
 class Area(StrEnum):
@@ -225,7 +226,7 @@ def _level_field(area: Area) -> Any:
     return (Literal[offered], Field(default="none", description=DESCRIPTIONS[area] + f" One of {', '.join(offered)}."))  # type: ignore[valid-type]
 
 
-class _ScopesBase(BaseModel):
+class _ScopesBase(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="after")

@@ -9,11 +9,12 @@ from tenantry.auth_configs.auth import AuthConfigsRead, AuthConfigsWrite
 from tenantry.auth_configs.repository import AuthConfigFilters
 from tenantry.db import Session
 from tenantry.errors import AuthConfigNotFound, Unauthenticated, responses
+from tenantry.kit.inputs import NoNul
 from tenantry.kit.query import comma_separated
 
 router = APIRouter(prefix="/auth_configs", tags=["Auth configs"])
 
-AuthConfigId = Annotated[str, Path(alias="nanoid", description="The auth config's id, `ac_…`.")]
+AuthConfigId = Annotated[str, Path(alias="nanoid", description="The auth config's id, `ac_…`."), NoNul]
 
 
 @router.post(
@@ -31,12 +32,12 @@ async def create(payload: schemas.AuthConfigCreate, principal: AuthConfigsWrite,
 async def list(  # noqa: A001 - the STYLE names router functions after their verb
     principal: AuthConfigsRead,
     session: Session,
-    toolkit_slug: Annotated[str | None, Query(description="One toolkit slug, or several comma-separated.")] = None,
+    toolkit_slug: Annotated[str | None, Query(description="One toolkit slug, or several comma-separated."), NoNul] = None,
     is_composio_managed: Annotated[bool | None, Query()] = None,
     show_disabled: Annotated[bool, Query(description="Include disabled auth configs.")] = False,
-    search: Annotated[str | None, Query(max_length=255, description="Part of a name, or an exact id.")] = None,
+    search: Annotated[str | None, Query(max_length=255, description="Part of a name, or an exact id."), NoNul] = None,
     limit: Annotated[int | None, Query(ge=1, le=200, description="Page size, 1–200 (default 20).")] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul] = None,
 ) -> schemas.AuthConfigList:
     """The project's auth configs, newest first."""
     filters = AuthConfigFilters(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenantry.kit.inputs import Choice, JsonObject, NoNul, RequestBody, Text
 from tenantry.kit.time import Timestamp
 from tenantry.settings.schemas import HttpsUrl
 
@@ -34,30 +35,30 @@ SUPPORTED_SCHEMES = frozenset(
     {AuthScheme.OAUTH2, AuthScheme.API_KEY, AuthScheme.BEARER_TOKEN, AuthScheme.BASIC, AuthScheme.NO_AUTH}
 )
 
-Name = Annotated[str, Field(min_length=1, max_length=255)]
-Scopes = str | list[str]
-ToolSlugs = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=1000)]
+Name = Annotated[str, Field(min_length=1, max_length=255), NoNul]
+Scopes = Text | list[Text]
+ToolSlugs = Annotated[list[Annotated[str, Field(min_length=1, max_length=200), NoNul]], Field(max_length=1000)]
 
 
-class ToolkitRef(BaseModel):
-    slug: Annotated[str, Field(min_length=1, max_length=100)]
+class ToolkitRef(RequestBody):
+    slug: Annotated[str, Field(min_length=1, max_length=100), NoNul]
 
 
-class ToolAccessConfig(BaseModel):
+class ToolAccessConfig(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     tools_for_connected_account_creation: ToolSlugs = []
     tools_available_for_execution: ToolSlugs = []
 
 
-class ProxyConfig(BaseModel):
+class ProxyConfig(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     proxy_url: HttpsUrl
-    proxy_auth_key: str | None = None
+    proxy_auth_key: Text | None = None
 
 
-class Credentials(BaseModel):
+class Credentials(RequestBody):
     """The developer's app credentials: `scopes` plus whatever fields the toolkit's scheme asks for."""
 
     model_config = ConfigDict(extra="allow")
@@ -66,14 +67,14 @@ class Credentials(BaseModel):
     user_scopes: Scopes | None = None
 
 
-class _AuthConfigSpec(BaseModel):
+class _AuthConfigSpec(RequestBody):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: Name | None = None
     credentials: Credentials = Credentials()
     tool_access_config: ToolAccessConfig | None = None
     restrict_to_following_tools: ToolSlugs = []
-    shared_credentials: dict[str, Any] | None = None
+    shared_credentials: JsonObject | None = None
     is_enabled_for_tool_router: bool = False
 
 
@@ -87,11 +88,11 @@ class CustomAuthConfigCreate(_AuthConfigSpec):
     """Bring your own app credentials."""
 
     type: Literal["use_custom_auth"]
-    auth_scheme: AuthScheme = Field(alias="authScheme")
+    auth_scheme: Choice[AuthScheme] = Field(alias="authScheme")
     proxy_config: ProxyConfig | None = None
 
 
-class AuthConfigCreate(BaseModel):
+class AuthConfigCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     toolkit: ToolkitRef
@@ -100,22 +101,22 @@ class AuthConfigCreate(BaseModel):
     ] = ManagedAuthConfigCreate(type="use_composio_managed_auth")
 
 
-class CustomAuthConfigUpdate(BaseModel):
+class CustomAuthConfigUpdate(RequestBody):
     """Omitted fields keep their value; `credentials` merge key by key (a `null` value removes a key)."""
 
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["custom"]
     name: Name | None = None
-    credentials: dict[str, Any] | None = None
+    credentials: JsonObject | None = None
     proxy_config: ProxyConfig | None = None
     tool_access_config: ToolAccessConfig | None = None
     restrict_to_following_tools: ToolSlugs | None = None
-    shared_credentials: dict[str, Any] | None = None
+    shared_credentials: JsonObject | None = None
     is_enabled_for_tool_router: bool | None = None
 
 
-class DefaultAuthConfigUpdate(BaseModel):
+class DefaultAuthConfigUpdate(RequestBody):
     """For managed configs: scopes can change (`""` clears them); the app credentials cannot."""
 
     model_config = ConfigDict(extra="forbid")
@@ -126,7 +127,7 @@ class DefaultAuthConfigUpdate(BaseModel):
     user_scopes: Scopes | None = None
     tool_access_config: ToolAccessConfig | None = None
     restrict_to_following_tools: ToolSlugs | None = None
-    shared_credentials: dict[str, Any] | None = None
+    shared_credentials: JsonObject | None = None
     is_enabled_for_tool_router: bool | None = None
 
 

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from tenantry.connected_accounts import service
 from tenantry.db import Session, WriteSession
+from tenantry.kit.inputs import NoNul, Text
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -56,10 +57,10 @@ def _page(request: Request, page: service.LinkPage) -> Response:
 async def oauth_callback(
     request: Request,
     session: WriteSession,
-    state: Annotated[str, Query(max_length=512)] = "",
-    code: Annotated[str | None, Query(max_length=4096)] = None,
-    error: Annotated[str | None, Query(max_length=512)] = None,
-    error_description: Annotated[str | None, Query(max_length=2048)] = None,
+    state: Annotated[str, Query(max_length=512), NoNul] = "",
+    code: Annotated[str | None, Query(max_length=4096), NoNul] = None,
+    error: Annotated[str | None, Query(max_length=512), NoNul] = None,
+    error_description: Annotated[str | None, Query(max_length=2048), NoNul] = None,
 ) -> Response:
     """Where the provider sends the end user back with an authorization code."""
     outcome = await service.complete_oauth(session, state, code, error, error_description)
@@ -67,12 +68,12 @@ async def oauth_callback(
 
 
 @router.get("/link/{token}", response_class=HTMLResponse)
-async def open_link(request: Request, token: str, session: WriteSession) -> Response:
+async def open_link(request: Request, token: Text, session: WriteSession) -> Response:
     return _page(request, await service.open_link(session, token))
 
 
 @router.post("/link/{token}", response_class=HTMLResponse)
-async def submit_link(request: Request, token: str, session: Session) -> Response:
+async def submit_link(request: Request, token: Text, session: Session) -> Response:
     form = await request.form()
     result = await service.submit_link(session, token, {key: str(value) for key, value in form.items()})
     if isinstance(result, service.LinkPage):

@@ -18,12 +18,13 @@ from tenantry.errors import (
     Unauthenticated,
     responses,
 )
+from tenantry.kit.inputs import NoNul
 from tenantry.kit.query import comma_separated
 from tenantry.settings import service as settings
 
 router = APIRouter(prefix="/connected_accounts", tags=["Connected accounts"])
 
-AccountId = Annotated[str, Path(alias="nanoid", description="The connected account's id, `ca_…`.")]
+AccountId = Annotated[str, Path(alias="nanoid", description="The connected account's id, `ca_…`."), NoNul]
 STATUSES = {status.value for status in schemas.Status}
 
 
@@ -58,16 +59,16 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
     principal: ConnectedAccountsRead,
     session: Session,
     cache: Cache,
-    toolkit_slugs: Annotated[str | None, Query(description="Comma-separated toolkit slugs.")] = None,
-    statuses: Annotated[str | None, Query(description="Comma-separated statuses.")] = None,
-    user_ids: Annotated[str | None, Query(description="Comma-separated user ids.")] = None,
-    auth_config_ids: Annotated[str | None, Query(description="Comma-separated auth config ids.")] = None,
-    connected_account_ids: Annotated[str | None, Query(description="Comma-separated account ids.")] = None,
+    toolkit_slugs: Annotated[str | None, Query(description="Comma-separated toolkit slugs."), NoNul] = None,
+    statuses: Annotated[str | None, Query(description="Comma-separated statuses."), NoNul] = None,
+    user_ids: Annotated[str | None, Query(description="Comma-separated user ids."), NoNul] = None,
+    auth_config_ids: Annotated[str | None, Query(description="Comma-separated auth config ids."), NoNul] = None,
+    connected_account_ids: Annotated[str | None, Query(description="Comma-separated account ids."), NoNul] = None,
     order_by: Literal["created_at", "updated_at"] = "created_at",
     order_direction: Literal["asc", "desc"] = "desc",
     account_type: Literal["PRIVATE", "SHARED", "ALL"] = "PRIVATE",
     limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size, 1–1000 (default 20).")] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul] = None,
 ) -> schemas.ConnectedAccountList:
     """The project's connected accounts; secrets masked per the project's setting."""
     wanted_statuses = comma_separated(statuses)
@@ -140,7 +141,7 @@ async def refresh(
     account_id: AccountId,
     principal: ConnectedAccountsWrite,
     session: Session,
-    redirect_url: Annotated[str | None, Query(max_length=2048)] = None,
+    redirect_url: Annotated[str | None, Query(max_length=2048), NoNul] = None,
     body: Annotated[schemas.RefreshRequest | None, Body()] = None,
 ) -> schemas.Refreshed:
     """Deprecated by Composio: restart an OAuth2 account's authorization flow."""

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantry.auth_configs.schemas import AuthScheme
+from tenantry.kit.inputs import Choice, JsonObject, NoNul, RequestBody
 from tenantry.kit.time import Timestamp
 
 
@@ -21,48 +22,51 @@ class Status(StrEnum):
     REVOKED = "REVOKED"
 
 
-UserId = Annotated[str, Field(min_length=1, max_length=256)]
-Alias = Annotated[str, Field(max_length=256)]
+UserId = Annotated[str, Field(min_length=1, max_length=256), NoNul]
+UserIds = Annotated[list[UserId], Field(max_length=1000)]
+Alias = Annotated[str, Field(max_length=256), NoNul]
+Url = Annotated[str, Field(max_length=2048), NoNul]
+AuthConfigId = Annotated[str, Field(min_length=1, max_length=64), NoNul]
 
 
-class StateIn(BaseModel):
+class StateIn(RequestBody):
     """`{"authScheme": …, "val": {…credential fields}}`; `val.status` is accepted and ignored."""
 
     model_config = ConfigDict(extra="forbid")
 
-    authScheme: AuthScheme
-    val: dict[str, Any] = {}
+    authScheme: Choice[AuthScheme]
+    val: JsonObject = {}
 
 
-class AclConfigForShared(BaseModel):
+class AclConfigForShared(RequestBody):
     allow_all_users: bool = False
-    allowed_user_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(max_length=1000)] = []
-    not_allowed_user_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(max_length=1000)] = []
+    allowed_user_ids: UserIds = []
+    not_allowed_user_ids: UserIds = []
 
 
-class Experimental(BaseModel):
+class Experimental(RequestBody):
     account_type: Literal["PRIVATE", "SHARED"] = "PRIVATE"
     acl_config_for_shared: AclConfigForShared | None = None
 
 
-class Connection(BaseModel):
+class Connection(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     state: StateIn | None = None
     user_id: UserId = "default"
     alias: Alias | None = None
-    callback_url: Annotated[str, Field(max_length=2048)] | None = None
-    redirect_uri: Annotated[str, Field(max_length=2048)] | None = Field(default=None, description="Deprecated: use callback_url.")
-    data: dict[str, Any] | None = Field(default=None, description="Deprecated: use state.")
+    callback_url: Url | None = None
+    redirect_uri: Url | None = Field(default=None, description="Deprecated: use callback_url.")
+    data: JsonObject | None = Field(default=None, description="Deprecated: use state.")
     deprecated_is_v1_rerouted: bool = False
     experimental: Experimental | None = None
 
 
-class AuthConfigRef(BaseModel):
-    id: Annotated[str, Field(min_length=1, max_length=64)]
+class AuthConfigRef(RequestBody):
+    id: AuthConfigId
 
 
-class ConnectedAccountCreate(BaseModel):
+class ConnectedAccountCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     auth_config: AuthConfigRef
@@ -127,20 +131,20 @@ class ConnectedAccountList(BaseModel):
     total_items: int
 
 
-class StateUpdate(BaseModel):
+class StateUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    authScheme: AuthScheme
-    val: dict[str, str | None]
+    authScheme: Choice[AuthScheme]
+    val: Annotated[dict[str, str | None], NoNul]
 
 
-class ConnectionUpdate(BaseModel):
+class ConnectionUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     state: StateUpdate
 
 
-class ConnectedAccountUpdate(BaseModel):
+class ConnectedAccountUpdate(RequestBody):
     """`alias` (`""` clears it) and credential fields (`null` deletes one); omitted fields keep their value."""
 
     model_config = ConfigDict(extra="forbid")
@@ -156,7 +160,7 @@ class ConnectedAccountUpdated(BaseModel):
     status: str
 
 
-class StatusUpdate(BaseModel):
+class StatusUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool
@@ -166,8 +170,8 @@ class Success(BaseModel):
     success: Literal[True] = True
 
 
-class RefreshRequest(BaseModel):
-    redirect_url: Annotated[str, Field(max_length=2048)] | None = None
+class RefreshRequest(RequestBody):
+    redirect_url: Url | None = None
     validate_credentials: bool | None = None
 
 
@@ -177,14 +181,14 @@ class Refreshed(BaseModel):
     redirect_url: str | None
 
 
-class LinkCreate(BaseModel):
+class LinkCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    auth_config_id: Annotated[str, Field(min_length=1, max_length=64)]
+    auth_config_id: AuthConfigId
     user_id: UserId
     alias: Alias | None = None
-    callback_url: Annotated[str, Field(max_length=2048)] | None = None
-    connection_data: dict[str, Any] | None = None
+    callback_url: Url | None = None
+    connection_data: JsonObject | None = None
     experimental: Experimental | None = None
 
 

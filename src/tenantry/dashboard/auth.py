@@ -19,6 +19,7 @@ from tenantry.dashboard.web import SESSION_COOKIE, SignInRequired
 from tenantry.db import Session
 from tenantry.errors import OrganizationNotFound, RoleForbidden
 from tenantry.kit import ids
+from tenantry.kit.inputs import NoNul
 from tenantry.kit.keys import KeyKind
 from tenantry.members.schemas import Role
 from tenantry.models import Project
@@ -40,7 +41,7 @@ def member_principal(signed_in: accounts.SignedIn) -> Principal:
     return Principal(key_id=signed_in.session_id, kind=KeyKind.user, org_id="", project_id=None, member_id=signed_in.member.id)
 
 
-OrgIdPath = Annotated[str, Path(description="The organization, `ok_…`.")]
+OrgIdPath = Annotated[str, Path(description="The organization, `ok_…`."), NoNul]
 
 
 async def _org_member(signed_in: SignedIn, session: Session, org_id: OrgIdPath) -> Principal:
@@ -77,7 +78,7 @@ async def _org_admin(principal: OrgMember) -> Principal:
 
 
 OrgAdmin = Annotated[Principal, Depends(_org_admin)]
-ProjectIdPath = Annotated[str, Path(description="The project, `pr_…`.")]
+ProjectIdPath = Annotated[str, Path(description="The project, `pr_…`."), NoNul]
 
 
 async def _project(principal: OrgMember, session: Session, project_id: ProjectIdPath, request: Request) -> Project:

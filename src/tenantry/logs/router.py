@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path
 
 from tenantry.db import ReadSession, Session
 from tenantry.errors import LogNotFound, Unauthenticated, responses
+from tenantry.kit.inputs import NoNul
 from tenantry.logs import schemas, service
 from tenantry.logs.auth import ObservabilityRead
 
@@ -22,7 +23,7 @@ async def search(query: schemas.LogSearch, principal: ObservabilityRead, session
     "/tool_execution/{id}", response_model=schemas.LogDetail, responses=responses(Unauthenticated, LogNotFound)
 )
 async def get(
-    log_id: Annotated[str, Path(alias="id", max_length=64, description="The log's id, `log_…`.")],
+    log_id: Annotated[str, Path(alias="id", max_length=64, description="The log's id, `log_…`."), NoNul],
     principal: ObservabilityRead,
     session: Session,
 ) -> schemas.LogDetail:

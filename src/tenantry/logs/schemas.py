@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenantry.kit.inputs import Choice, NoNul, RequestBody
 from tenantry.kit.time import Timestamp
 
 
@@ -30,28 +31,28 @@ class Operator(StrEnum):
     not_contains = "not_contains"
 
 
-class SearchFilter(BaseModel):
+class SearchFilter(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    field: FilterField
-    operator: Operator
-    value: str = Field(max_length=500)
+    field: Choice[FilterField]
+    operator: Choice[Operator]
+    value: Annotated[str, Field(max_length=500), NoNul]
 
 
-class TimeRange(BaseModel):
+class TimeRange(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     from_: float = Field(alias="from", ge=0, description="Epoch milliseconds, inclusive.")
     to: float = Field(ge=0, description="Epoch milliseconds, exclusive.")
 
 
-class LogSearch(BaseModel):
+class LogSearch(RequestBody):
     """Which logs to list: newest first, filters AND-combined."""
 
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=500)
+    cursor: Annotated[str, Field(max_length=500), NoNul] | None = None
     filters: list[SearchFilter] = Field(default_factory=list, max_length=20)
     time_range: TimeRange | None = None
 

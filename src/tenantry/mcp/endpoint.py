@@ -27,6 +27,7 @@ from tenantry.auth.principal import Principal, authenticate, capability_principa
 from tenantry.db import unit_of_work
 from tenantry.connected_accounts.repository import ConnectedAccountRepository
 from tenantry.errors import AppError, McpServerNotFound, PayloadTooLarge, Unauthenticated, render, request_id_of
+from tenantry.kit.inputs import checked_text
 from tenantry.kit.keys import KeyKind
 from tenantry.mcp.repository import McpEndpointRepository
 from tenantry.models import McpServer
@@ -217,8 +218,8 @@ def _context(server: McpServer, principal: Principal, request: Request) -> McpCo
         principal=principal,
         toolkits=tuple(server.toolkits),
         allowed_tools=frozenset(server.allowed_tools),
-        user_id=(query.get("user_id") or ["default"])[0][:256] or "default",
-        connected_account_ids=tuple(pinned),
+        user_id=checked_text("user_id", (query.get("user_id") or ["default"])[0][:256] or "default"),
+        connected_account_ids=tuple(checked_text("connected_account_ids", item) for item in pinned),
     )
 
 

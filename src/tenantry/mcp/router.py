@@ -6,22 +6,23 @@ from fastapi import APIRouter, Path, Query
 
 from tenantry.db import Session
 from tenantry.errors import McpServerNameTaken, McpServerNotFound, Unauthenticated, responses
+from tenantry.kit.inputs import NoNul
 from tenantry.kit.query import comma_separated
 from tenantry.mcp import schemas, service
 from tenantry.mcp.auth import McpRead, McpWrite
 
 router = APIRouter(prefix="/mcp", tags=["MCP servers"])
 
-ServerId = Annotated[str, Path(alias="id", description="The MCP server's id (a UUID).")]
+ServerId = Annotated[str, Path(alias="id", description="The MCP server's id (a UUID)."), NoNul]
 
 
 @router.get("/servers", response_model=schemas.McpServerList, responses=responses(Unauthenticated))
 async def list(  # noqa: A001 - the STYLE names router functions after their verb
     principal: McpRead,
     session: Session,
-    name: Annotated[str | None, Query(max_length=30, description="Part of the name, any case.")] = None,
-    toolkits: Annotated[str | None, Query(description="Comma-separated toolkit slugs.")] = None,
-    auth_config_ids: Annotated[str | None, Query(description="Comma-separated auth config ids.")] = None,
+    name: Annotated[str | None, Query(max_length=30, description="Part of the name, any case."), NoNul] = None,
+    toolkits: Annotated[str | None, Query(description="Comma-separated toolkit slugs."), NoNul] = None,
+    auth_config_ids: Annotated[str | None, Query(description="Comma-separated auth config ids."), NoNul] = None,
     order_by: Literal["created_at", "updated_at"] = "updated_at",
     order_direction: Literal["asc", "desc"] = "desc",
     page_no: Annotated[int, Query(ge=1)] = 1,

@@ -6,41 +6,43 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenantry.kit.inputs import NoNul, RequestBody, Text
 from tenantry.kit.time import Timestamp
 
-ServerName = Annotated[str, Field(min_length=4, max_length=30, pattern=r"^[a-zA-Z0-9- ]+$")]
-Ids = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=100)]
-ToolSlugs = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=1000)]
+ServerName = Annotated[str, Field(min_length=4, max_length=30, pattern=r"^[a-zA-Z0-9- ]+$"), NoNul]
+Ids = Annotated[list[Annotated[str, Field(min_length=1, max_length=64), NoNul]], Field(max_length=100)]
+ToolSlugs = Annotated[list[Annotated[str, Field(min_length=1, max_length=200), NoNul]], Field(max_length=1000)]
+Slugs = Annotated[list[Text], Field(max_length=100)]
 
 
-class McpServerCreate(BaseModel):
+class McpServerCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: ServerName
     auth_config_ids: Ids
     allowed_tools: ToolSlugs = []
-    no_auth_apps: Annotated[list[str], Field(max_length=100)] = []
+    no_auth_apps: Slugs = []
     managed_auth_via_composio: bool = False
 
 
-class McpCustomCreate(BaseModel):
+class McpCustomCreate(RequestBody):
     """What Composio's Python SDK sends for `composio.mcp.create()`."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: ServerName
     auth_config_ids: Ids = []
-    toolkits: Annotated[list[str], Field(max_length=100)] = []
+    toolkits: Slugs = []
     allowed_tools: ToolSlugs = []
     custom_tools: ToolSlugs = Field(default=[], description="Deprecated: use allowed_tools.")
     managed_auth_via_composio: bool = False
 
 
-class McpServerUpdate(BaseModel):
+class McpServerUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: ServerName | None = None
-    toolkits: Annotated[list[str], Field(max_length=100)] | None = None
+    toolkits: Slugs | None = None
     allowed_tools: ToolSlugs | None = None
     managed_auth_via_composio: bool | None = None
     auth_config_ids: Ids | None = None
@@ -91,11 +93,11 @@ class McpServerDeleted(BaseModel):
     deleted: Literal[True] = True
 
 
-class GenerateUrls(BaseModel):
+class GenerateUrls(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    mcp_server_id: Annotated[str, Field(min_length=1, max_length=64)]
-    user_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(max_length=1000)] = []
+    mcp_server_id: Annotated[str, Field(min_length=1, max_length=64), NoNul]
+    user_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=256), NoNul]], Field(max_length=1000)] = []
     connected_account_ids: Ids = []
     managed_auth_by_composio: bool = False
 

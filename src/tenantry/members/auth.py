@@ -27,12 +27,14 @@ from tenantry.auth.principal import Principal, org_or_user_principal, user_princ
 from tenantry.db import Session
 from tenantry.errors import OrganizationNotFound, RoleForbidden
 from tenantry.kit import ids
+from tenantry.kit.inputs import NoNul
 from tenantry.kit.keys import KeyKind
 from tenantry.members.schemas import Role
 
 OrgIdHeader = Annotated[
     str | None,
     Header(description="With a user key: the organization (`ok_…`) to act in; the key's own by default."),
+    NoNul,
 ]
 
 

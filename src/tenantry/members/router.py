@@ -18,6 +18,7 @@ from tenantry.errors import (
     Unauthenticated,
     responses,
 )
+from tenantry.kit.inputs import NoNul
 from tenantry.members import schemas, service
 from tenantry.members.auth import Member, OrgActor, OrgAdmin, UserKey
 from tenantry.projects.schemas import ProjectList
@@ -25,9 +26,9 @@ from tenantry.projects.schemas import ProjectList
 router = APIRouter(prefix="/org", tags=["Organizations"])
 
 Limit = Annotated[int | None, Query(ge=1, le=50, description="Page size, 1–50 (default 20).")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul]
 MembersLimit = Annotated[int | None, Query(ge=1, le=200, description="Page size, 1–200 (default 50).")]
-MemberId = Annotated[str, Path(description="The member's id, `mb_` + 12 characters.")]
+MemberId = Annotated[str, Path(description="The member's id, `mb_` + 12 characters."), NoNul]
 
 
 @router.get("/list", response_model=schemas.OrganizationList, responses=responses(Unauthenticated))

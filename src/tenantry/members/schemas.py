@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from tenantry.kit.inputs import Choice, NoNul, RequestBody
 from tenantry.kit.time import Timestamp
 
 
@@ -26,17 +27,18 @@ def _lower(value: str) -> str:
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"),
+    NoNul,
     AfterValidator(_lower),
 ]
-MemberName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MemberName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
 
 
-class MemberCreate(BaseModel):
+class MemberCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
     name: MemberName = Field(description="Kept as it is when the person is already a member of another organization.")
-    role: Role
+    role: Choice[Role]
 
 
 class MemberCreated(BaseModel):
@@ -69,10 +71,10 @@ class MemberList(BaseModel):
     total_items: int
 
 
-class MemberRoleUpdate(BaseModel):
+class MemberRoleUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    role: Role
+    role: Choice[Role]
 
 
 class MemberAdded(MemberListed):

@@ -17,12 +17,13 @@ from tenantry.errors import (
     Unauthenticated,
     responses,
 )
+from tenantry.kit.inputs import NoNul
 from tenantry.organizations import schemas, service
 from tenantry.organizations.auth import OrgKeyManager
 
 router = APIRouter(prefix="/org/owner/api_keys", tags=["Organization API keys"])
 
-KeyId = Annotated[str, Path(description="The key's id, as listed.")]
+KeyId = Annotated[str, Path(description="The key's id, as listed."), NoNul]
 
 
 @router.get(

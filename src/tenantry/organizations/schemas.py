@@ -5,12 +5,13 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from tenantry.api_keys.schemas import KeyName
+from tenantry.kit.inputs import IsoDateTime, NoNul, RequestBody
 from tenantry.kit.time import Timestamp
 
-OrganizationName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+OrganizationName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
 
 
-class OrganizationCreate(BaseModel):
+class OrganizationCreate(RequestBody):
     name: OrganizationName
 
 
@@ -22,13 +23,13 @@ class OrganizationCreated(BaseModel):
     api_key: str
 
 
-class OrgApiKeyCreate(BaseModel):
+class OrgApiKeyCreate(RequestBody):
     """A named organization key, working until it is revoked or until `expires_at`."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: KeyName = Field(description="1–100 characters, unique among the organization's live organization keys.")
-    expires_at: AwareDatetime | None = Field(
+    expires_at: IsoDateTime[AwareDatetime] | None = Field(
         default=None, description="When the key stops working (ISO-8601 with a timezone, in the future)."
     )
 

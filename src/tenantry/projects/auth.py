@@ -9,6 +9,7 @@ from fastapi import Depends, Path
 
 from tenantry.auth import tenancy
 from tenantry.db import Session
+from tenantry.kit.inputs import NoNul
 from tenantry.members.auth import OrgActor, OrgAdmin
 from tenantry.models import Project
 
@@ -16,7 +17,7 @@ from tenantry.models import Project
 OrgKey = OrgActor
 # Deleting and restoring projects and reading the audit log need an admin (or the organization key).
 OrgAdminKey = OrgAdmin
-ProjectId = Annotated[str, Path(description="The project's id, `pr_` + 12 characters.")]
+ProjectId = Annotated[str, Path(description="The project's id, `pr_` + 12 characters."), NoNul]
 
 
 async def _org_project(principal: OrgKey, session: Session, nano_id: ProjectId) -> Project:

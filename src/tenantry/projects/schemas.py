@@ -5,15 +5,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tenantry.api_keys.schemas import ApiKey
+from tenantry.kit.inputs import NoNul, RequestBody
 from tenantry.kit.time import Timestamp
 from tenantry.settings.schemas import ProjectConfigInitial
 
-ProjectName = Annotated[
-    str, StringConstraints(min_length=3, max_length=75, pattern=r"^[a-zA-Z0-9_-]+$")
-]
+ProjectName = Annotated[str, StringConstraints(min_length=3, max_length=75, pattern=r"^[a-zA-Z0-9_-]+$"), NoNul]
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: ProjectName = Field(description="3–75 characters of letters, digits, `_` and `-`; unique among the organization's live projects.")

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Path
 
 from tenantry.db import Session
 from tenantry.errors import ProjectNotFound, Unauthenticated, responses
+from tenantry.kit.inputs import NoNul
 from tenantry.ratelimits import schemas, service
 from tenantry.ratelimits.auth import Limiter, OrgKey
 
 router = APIRouter(prefix="/org/owner/project", tags=["Rate limits"])
 
-ProjectId = Annotated[str, Path(alias="nano_id", max_length=40, description="The project's id, `pr_…`.")]
+ProjectId = Annotated[str, Path(alias="nano_id", max_length=40, description="The project's id, `pr_…`."), NoNul]
 
 
 @router.get("/{nano_id}/rate_limit", response_model=schemas.RateLimit, responses=responses(Unauthenticated, ProjectNotFound))

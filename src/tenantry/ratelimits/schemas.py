@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenantry.kit.inputs import RequestBody
+
 
 class RateLimit(BaseModel):
     """The request limit a project's keys are held to."""
@@ -15,7 +17,7 @@ class RateLimit(BaseModel):
     source: Literal["project", "organization"]
 
 
-class RateLimitUpdate(BaseModel):
+class RateLimitUpdate(RequestBody):
     """The project's own limit; `null` removes it, so the organization's applies again."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, model_validator
 
+from tenantry.kit.inputs import Choice, JsonObject, NoNul, RequestBody
+
 
 class LogVisibility(StrEnum):
     show_all = "show_all"
@@ -22,8 +24,8 @@ def _https_url(value: str) -> str:
     return value
 
 
-HttpsUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri"}), AfterValidator(_https_url)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=100)]
+HttpsUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri"}), NoNul, AfterValidator(_https_url)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=100), NoNul]
 ExpirySeconds = Annotated[int, Field(ge=1, le=86400)]
 
 
@@ -37,7 +39,7 @@ class ProjectConfig(BaseModel):
     logo_url: str | None
     display_name: str | None
     mask_secret_keys_in_connected_account: bool
-    log_visibility_setting: LogVisibility
+    log_visibility_setting: Choice[LogVisibility]
     require_mcp_api_key: bool
     is_composio_link_enabled_for_managed_auth: bool
     signed_url_file_expiry_in_seconds: int
@@ -45,7 +47,7 @@ class ProjectConfig(BaseModel):
     theme: dict[str, Any] | None
 
 
-class ProjectConfigUpdate(BaseModel):
+class ProjectConfigUpdate(RequestBody):
     """Any subset of the settings; fields left out keep their value. `null` clears the nullable ones."""
 
     model_config = ConfigDict(extra="forbid")
@@ -54,12 +56,12 @@ class ProjectConfigUpdate(BaseModel):
     logo_url: HttpsUrl | None = None
     display_name: DisplayName | None = None
     mask_secret_keys_in_connected_account: bool | None = None
-    log_visibility_setting: LogVisibility | None = None
+    log_visibility_setting: Choice[LogVisibility] | None = None
     require_mcp_api_key: bool | None = None
     is_composio_link_enabled_for_managed_auth: bool | None = None
     signed_url_file_expiry_in_seconds: ExpirySeconds | None = None
     oauth_callback_verifier_url: HttpsUrl | None = None
-    theme: dict[str, Any] | None = None
+    theme: JsonObject | None = None
 
     @model_validator(mode="after")
     def _only_nullable_fields_take_null(self) -> ProjectConfigUpdate:
@@ -78,4 +80,4 @@ class ProjectConfigInitial(ProjectConfigUpdate):
 
     is_2FA_enabled: bool
     mask_secret_keys_in_connected_account: bool
-    log_visibility_setting: LogVisibility
+    log_visibility_setting: Choice[LogVisibility]

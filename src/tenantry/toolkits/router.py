@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from tenantry.errors import ToolkitNotFound, Unauthenticated, responses
+from tenantry.kit.inputs import NoNul
 from tenantry.toolkits import schemas, service
 from tenantry.toolkits.auth import CatalogDep, ProjectKey
 
@@ -15,11 +16,9 @@ router = APIRouter(prefix="/toolkits", tags=["Toolkits"])
 async def list(  # noqa: A001 - the STYLE names router functions after their verb
     principal: ProjectKey,
     catalog: CatalogDep,
-    category: Annotated[
-        str | None, Query(max_length=100, description="A category's id (slug) or name.")
-    ] = None,
+    category: Annotated[str | None, Query(max_length=100, description="A category's id (slug) or name."), NoNul] = None,
     search: Annotated[
-        str | None, Query(max_length=200, description="Part of the slug, name or description, any case.")
+        str | None, Query(max_length=200, description="Part of the slug, name or description, any case."), NoNul
     ] = None,
     sort_by: Annotated[
         schemas.SortBy, Query(description="`usage` (the catalog's order, the default) or `alphabetically`.")
@@ -37,7 +36,7 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
         int | None,
         Query(ge=1, le=service.MAX_PAGE_SIZE, description=f"Page size, 1–{service.MAX_PAGE_SIZE} (default {service.DEFAULT_PAGE_SIZE})."),
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page."), NoNul] = None,
 ) -> schemas.ToolkitList:
     """The toolkits this server offers, with their auth schemes."""
     toolkit_filter = service.ToolkitFilter(
@@ -65,10 +64,8 @@ async def list_categories(principal: ProjectKey, catalog: CatalogDep) -> schemas
 async def get(
     principal: ProjectKey,
     catalog: CatalogDep,
-    slug: Annotated[str, Path(max_length=64, description="The toolkit's slug, e.g. `github`.")],
-    version: Annotated[
-        str | None, Query(max_length=40, description="`latest` or the toolkit's version.")
-    ] = None,
+    slug: Annotated[str, Path(max_length=64, description="The toolkit's slug, e.g. `github`."), NoNul],
+    version: Annotated[str | None, Query(max_length=40, description="`latest` or the toolkit's version."), NoNul] = None,
 ) -> schemas.ToolkitDetail:
     """One toolkit, with the fields an auth config and a connected account need for each scheme."""
     return service.get(catalog, slug, version)

@@ -17,6 +17,7 @@ from tenantry.errors import (
     request_id_of,
     responses,
 )
+from tenantry.kit.inputs import NoNul
 from tenantry.kit.query import comma_separated
 from tenantry.toolkits.auth import CatalogDep
 from tenantry.toolkits.service import MAX_PAGE_SIZE
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/tools", tags=["Tools"])
 
 # Named before `list` below shadows the builtin in this module.
 Slugs = list[str]
-ToolSlug = Annotated[str, Path(max_length=128, description="The tool's slug, e.g. `GITHUB_GET_A_REPOSITORY`.")]
+ToolSlug = Annotated[str, Path(max_length=128, description="The tool's slug, e.g. `GITHUB_GET_A_REPOSITORY`."), NoNul]
 
 
 @router.get("", response_model=schemas.ToolList, responses=responses(Unauthenticated))
@@ -35,18 +36,18 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
     principal: ToolsRead,
     catalog: CatalogDep,
     request: Request,
-    toolkit_slug: Annotated[str | None, Query(max_length=500, description="A toolkit's slug (or several, comma-separated).")] = None,
-    tool_slugs: Annotated[str | None, Query(max_length=5000, description="Comma-separated tool slugs; overrides every other filter.")] = None,
-    query: Annotated[str | None, Query(max_length=200, description="Part of the slug, name or description, any case.")] = None,
-    search: Annotated[str | None, Query(max_length=200, description="Deprecated: use `query`.")] = None,
-    tags: Annotated[Slugs | None, Query(description="Tools with any of these tags.")] = None,
-    scopes: Annotated[Slugs | None, Query(description="Tools needing any of these scopes.")] = None,
-    important: Annotated[str | None, Query(pattern="^(true|false)$", description="`true`: tools tagged important.")] = None,
+    toolkit_slug: Annotated[str | None, Query(max_length=500, description="A toolkit's slug (or several, comma-separated)."), NoNul] = None,
+    tool_slugs: Annotated[str | None, Query(max_length=5000, description="Comma-separated tool slugs; overrides every other filter."), NoNul] = None,
+    query: Annotated[str | None, Query(max_length=200, description="Part of the slug, name or description, any case."), NoNul] = None,
+    search: Annotated[str | None, Query(max_length=200, description="Deprecated: use `query`."), NoNul] = None,
+    tags: Annotated[Slugs | None, Query(description="Tools with any of these tags."), NoNul] = None,
+    scopes: Annotated[Slugs | None, Query(description="Tools needing any of these scopes."), NoNul] = None,
+    important: Annotated[str | None, Query(pattern="^(true|false)$", description="`true`: tools tagged important."), NoNul] = None,
     include_deprecated: Annotated[bool, Query(description="Also list deprecated tools.")] = False,
-    auth_config_ids: Annotated[str | None, Query(max_length=2000, description="Comma-separated auth config ids: their toolkits' tools.")] = None,
-    toolkit_versions: Annotated[str | None, Query(max_length=200, description="Accepted; every toolkit has one version here.")] = None,
+    auth_config_ids: Annotated[str | None, Query(max_length=2000, description="Comma-separated auth config ids: their toolkits' tools."), NoNul] = None,
+    toolkit_versions: Annotated[str | None, Query(max_length=200, description="Accepted; every toolkit has one version here."), NoNul] = None,
     limit: Annotated[float | None, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, 1–{MAX_PAGE_SIZE} (default 20).")] = None,
-    cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page."), NoNul] = None,
 ) -> schemas.ToolList:
     """The tools of the catalog's toolkits, with their input and output schemas."""
     toolkit_slugs = comma_separated(toolkit_slug)
@@ -116,8 +117,8 @@ async def get(
     tool_slug: ToolSlug,
     principal: ToolsRead,
     catalog: CatalogDep,
-    version: Annotated[str | None, Query(max_length=40, description="`latest` or the toolkit's version.")] = None,
-    toolkit_versions: Annotated[str | None, Query(max_length=200)] = None,
+    version: Annotated[str | None, Query(max_length=40, description="`latest` or the toolkit's version."), NoNul] = None,
+    toolkit_versions: Annotated[str | None, Query(max_length=200), NoNul] = None,
 ) -> schemas.Tool:
     """One tool, with its input and output schemas."""
     return service.get(catalog, tool_slug, version)

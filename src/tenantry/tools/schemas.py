@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tenantry.kit.inputs import JsonObject, JsonValue, NoNul, RequestBody, Text
 
 
 class ToolkitRef(BaseModel):
@@ -53,23 +55,28 @@ class ToolList(BaseModel):
     total_items: int
 
 
-class ToolExecute(BaseModel):
+UserId = Annotated[str, Field(min_length=1, max_length=256), NoNul]
+AccountId = Annotated[str, Field(max_length=64), NoNul]
+ContentType = Annotated[str, Field(max_length=200), NoNul]
+
+
+class ToolExecute(RequestBody):
     """`POST /tools/execute/{tool_slug}`: the arguments, and whose account to run them with."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    connected_account_id: str | None = Field(default=None, max_length=64)
-    user_id: str | None = Field(default=None, min_length=1, max_length=256)
+    arguments: JsonObject = Field(default_factory=dict)
+    connected_account_id: AccountId | None = None
+    user_id: UserId | None = None
     # Deprecated by Composio in favour of user_id; taken as user_id when that is not given.
-    entity_id: str | None = Field(default=None, min_length=1, max_length=256)
-    version: str | None = Field(default=None, max_length=40)
+    entity_id: UserId | None = None
+    version: Annotated[str, Field(max_length=40), NoNul] | None = None
     allow_tracing: bool | None = None
     # Accepted so Composio's clients can send them; `text`, custom auth and connection data are refused.
-    text: str | None = None
-    custom_auth_params: dict[str, Any] | None = None
-    custom_connection_data: dict[str, Any] | None = None
-    x_llm_gateway_headers: str | None = Field(default=None, alias="x-llm-gateway-headers")
+    text: Text | None = None
+    custom_auth_params: JsonObject | None = None
+    custom_connection_data: JsonObject | None = None
+    x_llm_gateway_headers: Text | None = Field(default=None, alias="x-llm-gateway-headers")
 
 
 class ToolExecution(BaseModel):
@@ -82,40 +89,42 @@ class ToolExecution(BaseModel):
     session_info: None = None
 
 
-class ProxyParameter(BaseModel):
+class ProxyParameter(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200), NoNul]
     type: Literal["header", "query"]
-    value: str = Field(max_length=8000)
+    value: Annotated[str, Field(max_length=8000), NoNul]
 
 
-class BinaryBodyBase64(BaseModel):
+class BinaryBodyBase64(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    base64: str
-    content_type: str | None = Field(default=None, max_length=200)
+    base64: Text
+    content_type: ContentType | None = None
 
 
-class BinaryBodyUrl(BaseModel):
+class BinaryBodyUrl(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2048)
-    content_type: str | None = Field(default=None, max_length=200)
+    url: Annotated[str, Field(max_length=2048), NoNul]
+    content_type: ContentType | None = None
 
 
-class ProxyRequest(BaseModel):
+class ProxyRequest(RequestBody):
     """`POST /tools/execute/proxy`: any request to the account's toolkit API, credential added by the server."""
 
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str = Field(min_length=1, max_length=4000, description="A path below the toolkit's base URL, or an absolute URL on its host.")
+    endpoint: Annotated[str, Field(min_length=1, max_length=4000), NoNul] = Field(
+        description="A path below the toolkit's base URL, or an absolute URL on its host."
+    )
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
-    connected_account_id: str | None = Field(default=None, max_length=64)
-    body: Any = None
+    connected_account_id: AccountId | None = None
+    body: JsonValue = None
     binary_body: BinaryBodyBase64 | BinaryBodyUrl | None = None
     parameters: list[ProxyParameter] = Field(default_factory=list, max_length=100)
-    custom_connection_data: dict[str, Any] | None = None
+    custom_connection_data: JsonObject | None = None
 
 
 class BinaryData(BaseModel):

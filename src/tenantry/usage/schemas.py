@@ -6,10 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Value = Annotated[str, Field(min_length=1, max_length=256)]
+from tenantry.kit.inputs import NoNul, RequestBody
+
+Value = Annotated[str, Field(min_length=1, max_length=256), NoNul]
 
 
-class Filters(BaseModel):
+class Filters(RequestBody):
     """AND across fields, OR within one; a single string is taken as a list of one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -25,7 +27,7 @@ class Filters(BaseModel):
         return [value] if isinstance(value, str) else value
 
 
-class _Range(BaseModel):
+class _Range(RequestBody):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     from_: float | None = Field(default=None, alias="from", ge=0, description="Epoch ms, inclusive; default `to` − 30 days.")
@@ -34,13 +36,13 @@ class _Range(BaseModel):
 
 
 class SummaryQuery(_Range):
-    entity_types: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+    entity_types: list[Annotated[str, Field(min_length=1, max_length=64), NoNul]] | None = Field(
         default=None, description="`tool_calls`, `sessions`; all of them when left out."
     )
 
 
 class BreakdownQuery(_Range):
-    group_by: str | None = Field(default=None, max_length=64)
+    group_by: Annotated[str, Field(max_length=64), NoNul] | None = None
     order_by: Literal["key", "total_quantity", "event_count"] = "total_quantity"
     order_direction: Literal["asc", "desc"] = "desc"
     limit: int = Field(default=100, ge=1, le=1000)

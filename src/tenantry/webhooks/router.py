@@ -13,15 +13,16 @@ from tenantry.errors import (
     WebhookSubscriptionNotFound,
     responses,
 )
+from tenantry.kit.inputs import NoNul
 from tenantry.webhooks import schemas, service
 from tenantry.webhooks.auth import WebhooksRead, WebhooksWrite
 
 router = APIRouter(prefix="/webhook_subscriptions", tags=["Webhooks"])
 
-SubscriptionId = Annotated[str, Path(description="The subscription's id, `ws_…`.")]
-MessageId = Annotated[str, Path(description="The message's id, `msg_…` (its `webhook-id`).")]
+SubscriptionId = Annotated[str, Path(alias="id", description="The subscription's id, `ws_…`."), NoNul]
+MessageId = Annotated[str, Path(description="The message's id, `msg_…` (its `webhook-id`)."), NoNul]
 Limit = Annotated[int | None, Query(ge=1, le=100, description="Page size, 1–100 (default 20).")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul]
 
 
 @router.post(
@@ -50,7 +51,7 @@ async def event_types(principal: WebhooksRead) -> schemas.EventTypeList:
 
 
 @router.get("/{id}", response_model=schemas.WebhookSubscription, responses=responses(Unauthenticated, WebhookSubscriptionNotFound))
-async def get(subscription_id: Annotated[str, Path(alias="id")], principal: WebhooksRead, session: Session) -> schemas.WebhookSubscription:
+async def get(subscription_id: SubscriptionId, principal: WebhooksRead, session: Session) -> schemas.WebhookSubscription:
     """One subscription; the secret masked."""
     return await service.get(session, principal, subscription_id)
 
@@ -59,7 +60,7 @@ async def get(subscription_id: Annotated[str, Path(alias="id")], principal: Webh
     "/{id}", response_model=schemas.WebhookSubscription, responses=responses(Unauthenticated, WebhookSubscriptionNotFound)
 )
 async def update(
-    subscription_id: Annotated[str, Path(alias="id")],
+    subscription_id: SubscriptionId,
     changes: schemas.WebhookSubscriptionUpdate,
     principal: WebhooksWrite,
     session: Session,
@@ -69,7 +70,7 @@ async def update(
 
 
 @router.delete("/{id}", response_model=schemas.Success, responses=responses(Unauthenticated, WebhookSubscriptionNotFound))
-async def delete(subscription_id: Annotated[str, Path(alias="id")], principal: WebhooksWrite, session: Session) -> schemas.Success:
+async def delete(subscription_id: SubscriptionId, principal: WebhooksWrite, session: Session) -> schemas.Success:
     """Delete the subscription: queued deliveries are cancelled and nothing more is sent."""
     return await service.delete(session, principal, subscription_id)
 
@@ -78,7 +79,7 @@ async def delete(subscription_id: Annotated[str, Path(alias="id")], principal: W
     "/{id}/rotate_secret", response_model=schemas.SecretRotated, responses=responses(Unauthenticated, WebhookSubscriptionNotFound)
 )
 async def rotate_secret(
-    subscription_id: Annotated[str, Path(alias="id")], principal: WebhooksWrite, session: Session
+    subscription_id: SubscriptionId, principal: WebhooksWrite, session: Session
 ) -> schemas.SecretRotated:
     """A new signing secret, shown once; the old one keeps signing beside it for 24 hours."""
     return await service.rotate_secret(session, principal, subscription_id)
@@ -88,7 +89,7 @@ async def rotate_secret(
     "/{id}/messages", response_model=schemas.MessageList, responses=responses(Unauthenticated, WebhookSubscriptionNotFound)
 )
 async def list_messages(
-    subscription_id: Annotated[str, Path(alias="id")],
+    subscription_id: SubscriptionId,
     principal: WebhooksRead,
     session: Session,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query(description="Only messages in this state.")] = None,
@@ -105,7 +106,7 @@ async def list_messages(
     responses=responses(Unauthenticated, WebhookSubscriptionNotFound, WebhookMessageNotFound),
 )
 async def get_message(
-    subscription_id: Annotated[str, Path(alias="id")], message_id: MessageId, principal: WebhooksRead, session: Session
+    subscription_id: SubscriptionId, message_id: MessageId, principal: WebhooksRead, session: Session
 ) -> schemas.MessageDetail:
     """One message: the payload it sends and every attempt (status code, latency, start of the answer)."""
     return await service.get_message(session, principal, subscription_id, message_id)
@@ -118,7 +119,7 @@ async def get_message(
     responses=responses(Unauthenticated, WebhookSubscriptionNotFound, WebhookMessageNotFound, Conflict),
 )
 async def resend(
-    subscription_id: Annotated[str, Path(alias="id")], message_id: MessageId, principal: WebhooksWrite, session: Session
+    subscription_id: SubscriptionId, message_id: MessageId, principal: WebhooksWrite, session: Session
 ) -> schemas.Message:
     """Send a message again now, with the same `webhook-id`, restarting its retry schedule."""
     return await service.resend(session, principal, subscription_id, message_id)
@@ -131,7 +132,7 @@ async def resend(
     responses=responses(Unauthenticated, WebhookSubscriptionNotFound, Conflict),
 )
 async def recover(
-    subscription_id: Annotated[str, Path(alias="id")], body: schemas.RecoverRequest, principal: WebhooksWrite, session: Session
+    subscription_id: SubscriptionId, body: schemas.RecoverRequest, principal: WebhooksWrite, session: Session
 ) -> schemas.Recovered:
     """Send again every message that failed since a moment (e.g. once a broken receiver is fixed)."""
     return await service.recover(session, principal, subscription_id, body.since, body.until)

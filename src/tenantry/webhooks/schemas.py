@@ -7,18 +7,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tenantry.kit.inputs import IsoDateTime, NoNul, RequestBody
 from tenantry.kit.time import Timestamp
 
 Version = Literal["V1", "V2", "V3"]
 MessageStatus = Literal["pending", "delivered", "failed"]
-WebhookUrl = Annotated[str, Field(min_length=1, max_length=2048, description="Where deliveries are POSTed: https.")]
+WebhookUrl = Annotated[str, Field(min_length=1, max_length=2048, description="Where deliveries are POSTed: https."), NoNul]
 EventTypes = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=100)]],
+    list[Annotated[str, Field(min_length=1, max_length=100), NoNul]],
     Field(max_length=50, description="The event types this subscription receives (see `event_types`)."),
 ]
 
 
-class WebhookSubscriptionCreate(BaseModel):
+class WebhookSubscriptionCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     webhook_url: WebhookUrl
@@ -26,7 +27,7 @@ class WebhookSubscriptionCreate(BaseModel):
     version: Version = "V3"
 
 
-class WebhookSubscriptionUpdate(BaseModel):
+class WebhookSubscriptionUpdate(RequestBody):
     """Any of the fields; at least one. `enabled` is ours: `true` turns a disabled subscription back on."""
 
     model_config = ConfigDict(extra="forbid")
@@ -123,11 +124,11 @@ class MessageList(BaseModel):
     total_items: int
 
 
-class RecoverRequest(BaseModel):
+class RecoverRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime = Field(description="Resend every failed message created at or after this moment.")
-    until: datetime | None = Field(default=None, description="… and before this one (default: now).")
+    since: IsoDateTime[datetime] = Field(description="Resend every failed message created at or after this moment.")
+    until: IsoDateTime[datetime] | None = Field(default=None, description="… and before this one (default: now).")
 
 
 class Recovered(BaseModel):

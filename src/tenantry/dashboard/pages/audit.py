@@ -14,6 +14,7 @@ from tenantry.dashboard.auth import OrgMember, SignedIn, require_admin
 from tenantry.dashboard.pages.params import Cursor, utc_day
 from tenantry.dashboard.web import page, pages
 from tenantry.db import Session
+from tenantry.kit.inputs import NoNul
 
 router = pages()
 
@@ -26,11 +27,11 @@ async def audit_page(
     principal: OrgMember,
     signed_in: SignedIn,
     session: Session,
-    action: Annotated[str, Query(max_length=100)] = "",
-    project_id: Annotated[str, Query(max_length=40)] = "",
-    member_id: Annotated[str, Query(max_length=40)] = "",
-    since: Annotated[str, Query(alias="from", max_length=10)] = "",
-    until: Annotated[str, Query(alias="to", max_length=10)] = "",
+    action: Annotated[str, Query(max_length=100), NoNul] = "",
+    project_id: Annotated[str, Query(max_length=40), NoNul] = "",
+    member_id: Annotated[str, Query(max_length=40), NoNul] = "",
+    since: Annotated[str, Query(alias="from", max_length=10), NoNul] = "",
+    until: Annotated[str, Query(alias="to", max_length=10), NoNul] = "",
     cursor: Cursor = None,
 ) -> Response:
     require_admin(principal)

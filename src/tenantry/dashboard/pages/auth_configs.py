@@ -21,6 +21,7 @@ from tenantry.dashboard.pages.params import PAGE_SIZE, Cursor
 from tenantry.dashboard.web import FormProblem, form_values, page, page_context, pages, project_url, redirect
 from tenantry.db import Session
 from tenantry.errors import AppError, InvalidRequest
+from tenantry.kit.inputs import NoNul, Text
 from tenantry.models import Project
 from tenantry.toolkits.catalog import Field, Toolkit, get_catalog
 
@@ -65,10 +66,10 @@ async def auth_configs_page(
     signed_in: SignedIn,
     project: DashProject,
     session: Session,
-    toolkit: Annotated[str, Query(max_length=100)] = "",
-    kind: Annotated[str, Query(max_length=10)] = "",
-    status: Annotated[str, Query(max_length=10)] = "",
-    q: Annotated[str, Query(max_length=255)] = "",
+    toolkit: Annotated[str, Query(max_length=100), NoNul] = "",
+    kind: Annotated[str, Query(max_length=10), NoNul] = "",
+    status: Annotated[str, Query(max_length=10), NoNul] = "",
+    q: Annotated[str, Query(max_length=255), NoNul] = "",
     cursor: Cursor = None,
 ) -> Response:
     wanted = {"toolkit": toolkit.strip(), "kind": kind if kind in KINDS else "", "status": status if status == "enabled" else "", "q": q.strip()}
@@ -150,8 +151,8 @@ async def new_auth_config_form(
     signed_in: SignedIn,
     project: DashProject,
     session: Session,
-    toolkit: Annotated[str, Query(max_length=100)] = "",
-    scheme: Annotated[str, Query(max_length=40)] = "",
+    toolkit: Annotated[str, Query(max_length=100), NoNul] = "",
+    scheme: Annotated[str, Query(max_length=40), NoNul] = "",
 ) -> Response:
     form = _new_form(toolkit.strip(), scheme.strip())
     return await page(request, session, principal, signed_in, "auth_config_new.html", **_new_context(project, form, {}))
@@ -272,7 +273,7 @@ async def _detail(session: Session, acting: Principal, auth_config_id: str) -> d
 
 @router.get(BASE + "/{auth_config_id}")
 async def auth_config_page(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: Text
 ) -> Response:
     detail = await _detail(session, acting_for(principal, project), auth_config_id)
     return await page(
@@ -331,7 +332,7 @@ def _edit_context(project: Project, detail: dict[str, Any], values: dict[str, st
 
 @router.get(BASE + "/{auth_config_id}/edit")
 async def edit_auth_config_form(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: Text
 ) -> Response:
     detail = await _detail(session, acting_for(principal, project), auth_config_id)
     values = _current_values(detail["config"], _edit_fields(detail["config"]))
@@ -430,7 +431,7 @@ def _update_path(path: str) -> str:
 
 @router.post(BASE + "/{auth_config_id}/edit")
 async def update_auth_config(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: Text
 ) -> Response:
     acting = acting_for(principal, project)
     values = await form_values(request)
@@ -460,7 +461,7 @@ async def update_auth_config(
 
 
 @router.post(BASE + "/{auth_config_id}/status")
-async def set_auth_config_status(request: Request, principal: OrgMember, project: DashProject, session: Session, auth_config_id: str) -> Response:
+async def set_auth_config_status(request: Request, principal: OrgMember, project: DashProject, session: Session, auth_config_id: Text) -> Response:
     status = (await form_values(request)).get("status")
     if status not in ("ENABLED", "DISABLED"):
         raise InvalidRequest.field("status", "must be ENABLED or DISABLED")
@@ -471,7 +472,7 @@ async def set_auth_config_status(request: Request, principal: OrgMember, project
 
 @router.get(BASE + "/{auth_config_id}/delete")
 async def delete_auth_config_form(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, auth_config_id: Text
 ) -> Response:
     config = await auth_configs.get(session, acting_for(principal, project), auth_config_id)
     return await page(
@@ -480,6 +481,6 @@ async def delete_auth_config_form(
 
 
 @router.post(BASE + "/{auth_config_id}/delete")
-async def delete_auth_config(principal: OrgMember, project: DashProject, session: Session, auth_config_id: str) -> Response:
+async def delete_auth_config(principal: OrgMember, project: DashProject, session: Session, auth_config_id: Text) -> Response:
     await auth_configs.delete(session, acting_for(principal, project), auth_config_id)
     return redirect(project_url(project, "/auth-configs?notice=auth_config_deleted"))

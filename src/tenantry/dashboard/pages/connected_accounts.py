@@ -22,6 +22,7 @@ from tenantry.dashboard.pages.params import PAGE_SIZE, Cursor
 from tenantry.dashboard.web import FormProblem, form_values, page, page_context, pages, project_url, redirect
 from tenantry.db import Session
 from tenantry.errors import AppError, InvalidRequest
+from tenantry.kit.inputs import NoNul, Text
 from tenantry.kit.masking import SECRET_FIELDS
 from tenantry.kit.pagination import PageRequest
 from tenantry.models import AuthConfig, Project
@@ -60,10 +61,10 @@ async def connected_accounts_page(
     project: DashProject,
     session: Session,
     cache: Cache,
-    status: Annotated[str, Query(max_length=20)] = "",
-    toolkit: Annotated[str, Query(max_length=100)] = "",
-    user_id: Annotated[str, Query(max_length=256)] = "",
-    auth_config_id: Annotated[str, Query(max_length=64)] = "",
+    status: Annotated[str, Query(max_length=20), NoNul] = "",
+    toolkit: Annotated[str, Query(max_length=100), NoNul] = "",
+    user_id: Annotated[str, Query(max_length=256), NoNul] = "",
+    auth_config_id: Annotated[str, Query(max_length=64), NoNul] = "",
     cursor: Cursor = None,
 ) -> Response:
     wanted = {"status": status.strip(), "toolkit": toolkit.strip(), "user_id": user_id.strip(), "auth_config_id": auth_config_id.strip()}
@@ -103,7 +104,7 @@ async def _detail(session: Session, cache: Cache, project: Project, acting: Prin
 
 @router.get(BASE + "/{account_id}")
 async def connected_account_page(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: Text
 ) -> Response:
     detail = await _detail(session, cache, project, acting_for(principal, project), account_id)
     return await page(request, session, principal, signed_in, "connected_account.html", **detail)
@@ -120,7 +121,7 @@ async def _problem_on_detail(
 
 @router.post(BASE + "/{account_id}/status")
 async def set_connected_account_status(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: Text
 ) -> Response:
     enabled = (await form_values(request)).get("enabled")
     if enabled not in ("true", "false"):
@@ -137,7 +138,7 @@ async def set_connected_account_status(
 
 @router.post(BASE + "/{account_id}/refresh")
 async def refresh_connected_account(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: Text
 ) -> Response:
     callback_url = (await form_values(request)).get("redirect_url", "").strip() or None
     try:
@@ -185,7 +186,7 @@ def _start_values(account: schemas.ConnectedAccount) -> dict[str, str]:
 
 @router.get(BASE + "/{account_id}/edit")
 async def edit_connected_account_form(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: Text
 ) -> Response:
     detail = await _detail(session, cache, project, acting_for(principal, project), account_id)
     return await page(request, session, principal, signed_in, "connected_account_edit.html", **_edit_context(detail, _start_values(detail["account"])))
@@ -230,7 +231,7 @@ def _problem_lines(error: AppError) -> list[tuple[str, str]]:
 
 @router.post(BASE + "/{account_id}/edit")
 async def update_connected_account(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: Text
 ) -> Response:
     acting = acting_for(principal, project)
     values = await form_values(request)
@@ -261,13 +262,13 @@ async def update_connected_account(
 
 @router.get(BASE + "/{account_id}/delete")
 async def delete_connected_account_form(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, cache: Cache, account_id: Text
 ) -> Response:
     detail = await _detail(session, cache, project, acting_for(principal, project), account_id)
     return await page(request, session, principal, signed_in, "connected_account_delete.html", **detail)
 
 
 @router.post(BASE + "/{account_id}/delete")
-async def delete_connected_account(principal: OrgMember, project: DashProject, session: Session, account_id: str) -> Response:
+async def delete_connected_account(principal: OrgMember, project: DashProject, session: Session, account_id: Text) -> Response:
     await connected_accounts.delete(session, acting_for(principal, project), account_id)
     return redirect(project_url(project, "/connected-accounts?notice=account_deleted"))

@@ -14,6 +14,7 @@ from tenantry.dashboard import accounts
 from tenantry.dashboard.web import PREFIX, FormProblem, form_values, pages, redirect, render, signed_in_redirect
 from tenantry.db import Session
 from tenantry.errors import AppError, InvitationUnusable
+from tenantry.kit.inputs import Text
 from tenantry.members import service as members
 
 router = pages()
@@ -37,7 +38,7 @@ def _form_context(opened: members.OpenInvitation) -> dict[str, Any]:
 
 
 @router.get("/invitations/{token}")
-async def invitation_form(request: Request, session: Session, token: str) -> Response:
+async def invitation_form(request: Request, session: Session, token: Text) -> Response:
     try:
         opened = await members.open_invitation(session, token)
     except InvitationUnusable as error:
@@ -46,7 +47,7 @@ async def invitation_form(request: Request, session: Session, token: str) -> Res
 
 
 @router.post("/invitations/{token}")
-async def accept_invitation(request: Request, session: Session, token: str) -> Response:
+async def accept_invitation(request: Request, session: Session, token: Text) -> Response:
     form = await form_values(request)
     password, confirmation = form.get("password", ""), form.get("confirmation", "")
     try:

@@ -21,6 +21,7 @@ from tenantry.dashboard.pages.params import PAGE_SIZE, Cursor, utc_day
 from tenantry.dashboard.web import FormProblem, page, page_context, pages
 from tenantry.db import Session
 from tenantry.errors import AppError, InvalidRequest
+from tenantry.kit.inputs import NoNul
 from tenantry.kit.time import utcnow
 from tenantry.logs import schemas
 from tenantry.logs import service as logs
@@ -75,13 +76,13 @@ async def logs_page(
     signed_in: SignedIn,
     project: DashProject,
     session: Session,
-    status: Annotated[str, Query(max_length=20)] = "",
-    tool: Annotated[str, Query(max_length=200)] = "",
-    toolkit: Annotated[str, Query(max_length=100)] = "",
-    user_id: Annotated[str, Query(max_length=256)] = "",
-    account: Annotated[str, Query(max_length=64)] = "",
-    since: Annotated[str, Query(alias="from", max_length=10)] = "",
-    until: Annotated[str, Query(alias="to", max_length=10)] = "",
+    status: Annotated[str, Query(max_length=20), NoNul] = "",
+    tool: Annotated[str, Query(max_length=200), NoNul] = "",
+    toolkit: Annotated[str, Query(max_length=100), NoNul] = "",
+    user_id: Annotated[str, Query(max_length=256), NoNul] = "",
+    account: Annotated[str, Query(max_length=64), NoNul] = "",
+    since: Annotated[str, Query(alias="from", max_length=10), NoNul] = "",
+    until: Annotated[str, Query(alias="to", max_length=10), NoNul] = "",
     cursor: Cursor = None,
 ) -> Response:
     values = {
@@ -114,7 +115,7 @@ async def log_page(
     signed_in: SignedIn,
     project: DashProject,
     session: Session,
-    log_id: Annotated[str, Path(max_length=64)],
+    log_id: Annotated[str, Path(max_length=64), NoNul],
 ) -> Response:
     detail = await logs.get(session, acting_for(principal, project), log_id)
     settings = await project_settings.read_in(session, project.id)

@@ -23,6 +23,7 @@ from tenantry.dashboard.pages.params import PAGE_SIZE
 from tenantry.dashboard.web import FormProblem, page, page_context, pages, project_url, redirect
 from tenantry.db import Session
 from tenantry.errors import AppError
+from tenantry.kit.inputs import NoNul, Text
 from tenantry.mcp import schemas, service
 from tenantry.models import Project
 from tenantry.settings import service as project_settings
@@ -119,7 +120,7 @@ async def servers_page(
     project: DashProject,
     session: Session,
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-    name: Annotated[str, Query(max_length=30)] = "",
+    name: Annotated[str, Query(max_length=30), NoNul] = "",
 ) -> Response:
     context = await _list_context(
         session, project, acting_for(principal, project), page_no=page_no, name=name.strip(),
@@ -178,8 +179,8 @@ async def server_page(
     signed_in: SignedIn,
     project: DashProject,
     session: Session,
-    server_id: str,
-    user_id: Annotated[str, Query(max_length=256)] = "",
+    server_id: Text,
+    user_id: Annotated[str, Query(max_length=256), NoNul] = "",
 ) -> Response:
     context = await _server_context(session, project, acting_for(principal, project), server_id, user_id=user_id.strip())
     return await page(request, session, principal, signed_in, "mcp_server.html", **context)
@@ -187,7 +188,7 @@ async def server_page(
 
 @router.post(BASE + "/{server_id}")
 async def update_server(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, server_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, server_id: Text
 ) -> Response:
     acting = acting_for(principal, project)
     form = _form_of(await request.form())
@@ -203,7 +204,7 @@ async def update_server(
 
 @router.get(BASE + "/{server_id}/delete")
 async def delete_server_form(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, server_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, server_id: Text
 ) -> Response:
     server = await service.get(session, acting_for(principal, project), server_id)
     return await page(
@@ -212,6 +213,6 @@ async def delete_server_form(
 
 
 @router.post(BASE + "/{server_id}/delete")
-async def delete_server(principal: OrgMember, project: DashProject, session: Session, server_id: str) -> Response:
+async def delete_server(principal: OrgMember, project: DashProject, session: Session, server_id: Text) -> Response:
     await service.delete(session, acting_for(principal, project), server_id)
     return redirect(project_url(project, "/mcp?notice=mcp_deleted"))

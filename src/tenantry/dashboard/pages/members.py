@@ -16,6 +16,7 @@ from tenantry.dashboard.pages.params import Cursor
 from tenantry.dashboard.web import PREFIX, FormProblem, form_values, page, page_context, pages, problems_of, redirect
 from tenantry.db import Session
 from tenantry.errors import AppError
+from tenantry.kit.inputs import Text
 from tenantry.members import service as members
 from tenantry.members.schemas import MemberCreate, MemberRoleUpdate, Role
 
@@ -82,7 +83,7 @@ async def add_member(request: Request, principal: OrgMember, signed_in: SignedIn
 
 
 @router.post("/orgs/{org_id}/members/{member_id}/role")
-async def change_role(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, member_id: str) -> Response:
+async def change_role(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, member_id: Text) -> Response:
     require_admin(principal)
     values = await form_values(request)
     try:
@@ -101,14 +102,14 @@ async def change_role(request: Request, principal: OrgMember, signed_in: SignedI
 
 
 @router.get("/orgs/{org_id}/members/{member_id}/remove")
-async def remove_member_form(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, member_id: str) -> Response:
+async def remove_member_form(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, member_id: Text) -> Response:
     require_admin(principal)
     target = await members.get_member(session, principal, member_id)
     return await page(request, session, principal, signed_in, "member_remove.html", target=target, section="members")
 
 
 @router.post("/orgs/{org_id}/members/{member_id}/remove")
-async def remove_member(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, member_id: str) -> Response:
+async def remove_member(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, member_id: Text) -> Response:
     require_admin(principal)
     target = await members.get_member(session, principal, member_id)
     try:
@@ -123,7 +124,7 @@ async def remove_member(request: Request, principal: OrgMember, signed_in: Signe
 
 
 @router.post("/orgs/{org_id}/members/{member_id}/invitation")
-async def new_sign_in_link(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, member_id: str) -> Response:
+async def new_sign_in_link(request: Request, principal: OrgMember, signed_in: SignedIn, session: Session, member_id: Text) -> Response:
     require_admin(principal)
     target = await members.get_member(session, principal, member_id)
     try:

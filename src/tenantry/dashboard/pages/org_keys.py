@@ -14,6 +14,7 @@ from tenantry.dashboard.pages.params import end_of_day, utc_day
 from tenantry.dashboard.web import PREFIX, FormProblem, form_values, page, page_context, pages, problems_of, redirect
 from tenantry.db import Session
 from tenantry.errors import AppError
+from tenantry.kit.inputs import Text
 from tenantry.organizations import service as organizations
 from tenantry.organizations.schemas import OrgApiKeyCreate
 
@@ -60,6 +61,6 @@ async def create_org_key(request: Request, principal: OrgAdmin, signed_in: Signe
 
 
 @router.post("/orgs/{org_id}/api-keys/{key_id}/revoke")
-async def revoke_org_key(principal: OrgAdmin, session: Session, key_id: str) -> Response:
+async def revoke_org_key(principal: OrgAdmin, session: Session, key_id: Text) -> Response:
     await organizations.revoke_key(session, principal, key_id)
     return redirect(f"{PREFIX}/orgs/{principal.org_id}/api-keys?notice=org_key_revoked")

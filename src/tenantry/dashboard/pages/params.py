@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import Query
 
 from tenantry.errors import InvalidRequest
+from tenantry.kit.inputs import NoNul
 
 # A page's `next_cursor`, passed back as it was given.
-Cursor = Annotated[str | None, Query(max_length=512)]
+Cursor = Annotated[str | None, Query(max_length=512), NoNul]
 PAGE_SIZE = 20
 
 

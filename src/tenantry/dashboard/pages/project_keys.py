@@ -24,6 +24,7 @@ from tenantry.dashboard.web import (
 )
 from tenantry.db import Session
 from tenantry.errors import AppError, InvalidRequest
+from tenantry.kit.inputs import Text
 from tenantry.models import Project
 from tenantry.projects import service as projects
 
@@ -95,6 +96,6 @@ async def regenerate_keys(request: Request, principal: OrgMember, signed_in: Sig
 
 
 @router.post("/orgs/{org_id}/projects/{project_id}/keys/{key_id}/revoke")
-async def revoke_key(principal: OrgMember, project: DashProject, session: Session, key_id: str) -> Response:
+async def revoke_key(principal: OrgMember, project: DashProject, session: Session, key_id: Text) -> Response:
     await api_keys.revoke(session, principal, project, key_id)
     return redirect(project_url(project, "?notice=revoked"))

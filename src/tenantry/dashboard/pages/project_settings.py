@@ -35,7 +35,9 @@ def _settings_from_form(form: dict[str, str]) -> dict[str, Any]:
     for field in _TEXTS:
         changes[field] = form.get(field, "").strip() or None
     changes["log_visibility_setting"] = form.get("log_visibility_setting", "")
-    changes["signed_url_file_expiry_in_seconds"] = form.get("signed_url_file_expiry_in_seconds", "").strip()
+    expiry = form.get("signed_url_file_expiry_in_seconds", "").strip()
+    # The schema takes an integer, as JSON sends it; anything else it refuses, naming the field.
+    changes["signed_url_file_expiry_in_seconds"] = int(expiry) if expiry.isdecimal() else expiry
     theme = form.get("theme", "").strip()
     if theme:
         try:

@@ -26,6 +26,7 @@ from tenantry.dashboard.web import (
 )
 from tenantry.db import Session
 from tenantry.errors import AppError
+from tenantry.kit.inputs import NoNul, Text
 from tenantry.kit.pagination import PageRequest, total_pages
 from tenantry.projects import lifecycle
 from tenantry.projects import service as projects
@@ -40,7 +41,7 @@ async def projects_page(
     principal: OrgMember,
     signed_in: SignedIn,
     session: Session,
-    q: Annotated[str, Query(max_length=75)] = "",
+    q: Annotated[str, Query(max_length=75), NoNul] = "",
     cursor: Cursor = None,
 ) -> Response:
     text = q.strip()
@@ -96,7 +97,7 @@ async def deleted_projects_page(request: Request, principal: OrgMember, signed_i
 
 
 @router.post("/orgs/{org_id}/projects/{project_id}/restore")
-async def restore_project(principal: OrgMember, session: Session, project_id: str) -> Response:
+async def restore_project(principal: OrgMember, session: Session, project_id: Text) -> Response:
     require_admin(principal)
     project = await tenancy.deleted_project_of_org(session, principal, project_id, lifecycle.restorable_since())
     await projects.restore(session, principal, project)

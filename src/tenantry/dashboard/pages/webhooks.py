@@ -37,6 +37,7 @@ from tenantry.errors import (
     InvalidRequest,
     WebhookSubscriptionNotFound,
 )
+from tenantry.kit.inputs import NoNul, Text
 from tenantry.kit.time import as_utc, utcnow
 from tenantry.models import Project
 from tenantry.webhooks import schemas, service
@@ -49,7 +50,7 @@ VERSIONS = ("V1", "V2", "V3")
 # How far back the "recover since" form starts.
 RECOVER_DEFAULT = timedelta(hours=24)
 
-StatusFilter = Annotated[str, Query(max_length=20)]
+StatusFilter = Annotated[str, Query(max_length=20), NoNul]
 
 
 async def _subscription(session: Session, acting: Principal) -> schemas.WebhookSubscription | None:
@@ -275,14 +276,14 @@ async def _message_context(
 
 @router.get(BASE + "/messages/{message_id}")
 async def message_page(
-    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, message_id: str
+    request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, message_id: Text
 ) -> Response:
     context = await _message_context(session, principal, signed_in, project, message_id)
     return _shown(request, "webhook_message.html", context)
 
 
 @router.post(BASE + "/messages/{message_id}/resend")
-async def resend(request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, message_id: str) -> Response:
+async def resend(request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, message_id: Text) -> Response:
     acting = acting_for(principal, project)
     subscription = await _subscription(session, acting)
     if subscription is None:
