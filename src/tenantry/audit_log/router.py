@@ -9,7 +9,7 @@ from tenantry.audit_log import schemas, service
 from tenantry.audit_log.repository import AuditFilters
 from tenantry.db import Session
 from tenantry.errors import RoleForbidden, Unauthenticated, responses
-from tenantry.kit.inputs import NoNul
+from tenantry.kit.inputs import CursorParam, NoNul
 from tenantry.kit.query import comma_separated
 from tenantry.projects.auth import OrgAdminKey
 
@@ -36,7 +36,7 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
     from_: Annotated[int | None, Query(alias="from", ge=0, le=MAX_EPOCH_MS, description="Unix epoch milliseconds, inclusive.")] = None,
     to: Annotated[int | None, Query(ge=0, le=MAX_EPOCH_MS, description="Unix epoch milliseconds, exclusive.")] = None,
     limit: Annotated[int | None, Query(ge=1, le=200, description="Page size, 1–200 (default 50).")] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul] = None,
+    cursor: CursorParam = None,
 ) -> schemas.AuditEventList:
     """The organization's control-plane changes, newest first: who changed what, when, in which request."""
     filters = AuditFilters(

@@ -9,7 +9,7 @@ from tenantry.auth_configs.auth import AuthConfigsRead, AuthConfigsWrite
 from tenantry.auth_configs.repository import AuthConfigFilters
 from tenantry.db import Session
 from tenantry.errors import AuthConfigNotFound, Unauthenticated, responses
-from tenantry.kit.inputs import NoNul
+from tenantry.kit.inputs import CursorParam, NoNul
 from tenantry.kit.query import comma_separated
 
 router = APIRouter(prefix="/auth_configs", tags=["Auth configs"])
@@ -37,7 +37,7 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
     show_disabled: Annotated[bool, Query(description="Include disabled auth configs.")] = False,
     search: Annotated[str | None, Query(max_length=255, description="Part of a name, or an exact id."), NoNul] = None,
     limit: Annotated[int | None, Query(ge=1, le=200, description="Page size, 1–200 (default 20).")] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul] = None,
+    cursor: CursorParam = None,
 ) -> schemas.AuthConfigList:
     """The project's auth configs, newest first."""
     filters = AuthConfigFilters(

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query
+from pydantic import Field
 
 from tenantry.cache import Cache
 from tenantry.connected_accounts import schemas, service
@@ -18,7 +19,7 @@ from tenantry.errors import (
     Unauthenticated,
     responses,
 )
-from tenantry.kit.inputs import NoNul
+from tenantry.kit.inputs import CursorParam, NoNul
 from tenantry.kit.query import comma_separated
 from tenantry.settings import service as settings
 
@@ -26,6 +27,9 @@ router = APIRouter(prefix="/connected_accounts", tags=["Connected accounts"])
 
 AccountId = Annotated[str, Path(alias="nanoid", description="The connected account's id, `ca_…`."), NoNul]
 STATUSES = {status.value for status in schemas.Status}
+_STATUS = "|".join(status.value for status in schemas.Status)
+# What the list below accepts, stated in the schema; the check there gives the clearer message.
+Statuses = Annotated[str, Field(json_schema_extra={"pattern": f"^(({_STATUS})(,({_STATUS}))*)?$"}), NoNul]
 
 
 @router.post(
@@ -60,7 +64,7 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
     session: Session,
     cache: Cache,
     toolkit_slugs: Annotated[str | None, Query(description="Comma-separated toolkit slugs."), NoNul] = None,
-    statuses: Annotated[str | None, Query(description="Comma-separated statuses."), NoNul] = None,
+    statuses: Annotated[Statuses | None, Query(description=f"Comma-separated statuses, among {', '.join(schemas.Status)}.")] = None,
     user_ids: Annotated[str | None, Query(description="Comma-separated user ids."), NoNul] = None,
     auth_config_ids: Annotated[str | None, Query(description="Comma-separated auth config ids."), NoNul] = None,
     connected_account_ids: Annotated[str | None, Query(description="Comma-separated account ids."), NoNul] = None,
@@ -68,7 +72,7 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
     order_direction: Literal["asc", "desc"] = "desc",
     account_type: Literal["PRIVATE", "SHARED", "ALL"] = "PRIVATE",
     limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size, 1–1000 (default 20).")] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul] = None,
+    cursor: CursorParam = None,
 ) -> schemas.ConnectedAccountList:
     """The project's connected accounts; secrets masked per the project's setting."""
     wanted_statuses = comma_separated(statuses)

@@ -23,8 +23,10 @@ JSON) field or parameter without `NoNul`, and for any body schema that is not a 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, TypeVar
 
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -105,3 +107,28 @@ class RequestBody(BaseModel):
             if NUL in name:
                 raise PydanticCustomError("string_nul", _NUL_MESSAGE + " (in a field name)")
         return self
+
+
+# What this server's cursors are made of: URL-safe base64, padded (tenantry.kit.pagination).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*={0,2}$"
+CURSOR_MAX_LENGTH = 500
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
+def _cursor_shape(value: str) -> str:
+    if not _CURSOR.fullmatch(value):
+        raise PydanticCustomError("cursor_invalid", "invalid")
+    return value
+
+
+# A cursor as a client sends it back. The schema states its alphabet; a value of that shape that
+# this server did not make is still refused, when it is decoded.
+CursorText = Annotated[
+    str,
+    Field(max_length=CURSOR_MAX_LENGTH, json_schema_extra={"pattern": CURSOR_PATTERN}),
+    NoNul,
+    AfterValidator(_cursor_shape),
+]
+CursorParam = Annotated[
+    CursorText | None, Query(description="`next_cursor` of the previous page, as this server returned it.")
+]

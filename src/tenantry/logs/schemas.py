@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantry.kit.inputs import Choice, NoNul, RequestBody
+from tenantry.kit.inputs import Choice, CursorText, NoNul, RequestBody
 from tenantry.kit.time import Timestamp
 
 
@@ -42,8 +42,8 @@ class SearchFilter(RequestBody):
 class TimeRange(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    from_: float = Field(alias="from", ge=0, description="Epoch milliseconds, inclusive.")
-    to: float = Field(ge=0, description="Epoch milliseconds, exclusive.")
+    from_: float = Field(alias="from", ge=0, description="Epoch milliseconds, inclusive; must be before `to`.")
+    to: float = Field(ge=0, description="Epoch milliseconds, exclusive; must be after `from`.")
 
 
 class LogSearch(RequestBody):
@@ -52,7 +52,7 @@ class LogSearch(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: Annotated[str, Field(max_length=500), NoNul] | None = None
+    cursor: CursorText | None = Field(default=None, description="`next_cursor` of the previous page.")
     filters: list[SearchFilter] = Field(default_factory=list, max_length=20)
     time_range: TimeRange | None = None
 

@@ -18,7 +18,7 @@ from tenantry.errors import (
     Unauthenticated,
     responses,
 )
-from tenantry.kit.inputs import NoNul
+from tenantry.kit.inputs import CursorParam, NoNul
 from tenantry.members import schemas, service
 from tenantry.members.auth import Member, OrgActor, OrgAdmin, UserKey
 from tenantry.projects.schemas import ProjectList
@@ -26,13 +26,12 @@ from tenantry.projects.schemas import ProjectList
 router = APIRouter(prefix="/org", tags=["Organizations"])
 
 Limit = Annotated[int | None, Query(ge=1, le=50, description="Page size, 1–50 (default 20).")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul]
 MembersLimit = Annotated[int | None, Query(ge=1, le=200, description="Page size, 1–200 (default 50).")]
 MemberId = Annotated[str, Path(description="The member's id, `mb_` + 12 characters."), NoNul]
 
 
 @router.get("/list", response_model=schemas.OrganizationList, responses=responses(Unauthenticated))
-async def list_organizations(principal: UserKey, session: Session, limit: Limit = None, cursor: Cursor = None) -> schemas.OrganizationList:
+async def list_organizations(principal: UserKey, session: Session, limit: Limit = None, cursor: CursorParam = None) -> schemas.OrganizationList:
     """The organizations the key's member belongs to, newest first."""
     return await service.list_organizations(session, principal, limit=limit, cursor=cursor)
 
@@ -45,7 +44,7 @@ async def list_projects(
         bool | None, Query(description="List the projects of every organization the member belongs to.")
     ] = False,
     limit: Limit = None,
-    cursor: Cursor = None,
+    cursor: CursorParam = None,
 ) -> ProjectList:
     """The live projects of the key's organization (or the `x-org-id` one), newest first."""
     return await service.list_projects(
@@ -59,7 +58,7 @@ async def list_projects(
     tags=["Members"],
     responses=responses(Unauthenticated, OrganizationNotFound),
 )
-async def list_members(principal: OrgActor, session: Session, limit: MembersLimit = None, cursor: Cursor = None) -> schemas.MemberList:
+async def list_members(principal: OrgActor, session: Session, limit: MembersLimit = None, cursor: CursorParam = None) -> schemas.MemberList:
     """The organization's members and their roles, in the order they joined, 50 a page by default.
     Any member may read it, as on the dashboard."""
     return await service.list_of_organization(session, principal, limit=limit, cursor=cursor)

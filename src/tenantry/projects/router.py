@@ -14,7 +14,7 @@ from tenantry.errors import (
     Unauthenticated,
     responses,
 )
-from tenantry.kit.inputs import NoNul
+from tenantry.kit.inputs import CursorParam
 from tenantry.models import Project
 from tenantry.projects import lifecycle, schemas, service
 from tenantry.projects.auth import (
@@ -43,7 +43,7 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
     principal: OrgKey,
     session: Session,
     limit: Annotated[int | None, Query(ge=1, le=50, description="Page size, 1–50 (default 20).")] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul] = None,
+    cursor: CursorParam = None,
     deleted: Annotated[
         bool,
         Query(description="List the deleted projects that can still be restored (most recently deleted first) instead of the live ones."),

@@ -16,20 +16,44 @@ class LogVisibility(StrEnum):
 
 
 _URL = TypeAdapter(HttpUrl)
+HTTPS_PATTERN = "^https://"
 
 
 def _https_url(value: str) -> str:
-    if _URL.validate_python(value).scheme != "https":
+    # The schema's pattern, and then a URL that parses.
+    if not value.startswith("https://"):
         raise ValueError("must be an https URL")
+    _URL.validate_python(value)
     return value
 
 
-HttpsUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri"}), NoNul, AfterValidator(_https_url)]
+HttpsUrl = Annotated[
+    str,
+    Field(max_length=2048, json_schema_extra={"format": "uri", "pattern": HTTPS_PATTERN}),
+    NoNul,
+    AfterValidator(_https_url),
+]
 DisplayName = Annotated[str, Field(min_length=1, max_length=100), NoNul]
 ExpirySeconds = Annotated[int, Field(ge=1, le=86400)]
 
 
 NULLABLE_FIELDS = frozenset({"logo_url", "display_name", "oauth_callback_verifier_url", "theme"})
+
+
+def _null_only_where_taken(schema: dict[str, Any]) -> None:
+    """The other fields may be left out but not sent as null: the schema says so, as the validator does."""
+    for name, field in schema.get("properties", {}).items():
+        if name in NULLABLE_FIELDS:
+            continue
+        field.pop("default", None)
+        variants = field.get("anyOf")
+        if variants and {"type": "null"} in variants:
+            kept = [variant for variant in variants if variant != {"type": "null"}]
+            del field["anyOf"]
+            if len(kept) == 1:
+                field.update(kept[0])
+            else:
+                field["anyOf"] = kept
 
 
 class ProjectConfig(BaseModel):
@@ -50,7 +74,7 @@ class ProjectConfig(BaseModel):
 class ProjectConfigUpdate(RequestBody):
     """Any subset of the settings; fields left out keep their value. `null` clears the nullable ones."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_null_only_where_taken)
 
     is_2FA_enabled: bool | None = None
     logo_url: HttpsUrl | None = None

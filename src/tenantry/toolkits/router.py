@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from tenantry.errors import ToolkitNotFound, Unauthenticated, responses
-from tenantry.kit.inputs import NoNul
+from tenantry.kit.inputs import CursorParam, NoNul
 from tenantry.toolkits import schemas, service
 from tenantry.toolkits.auth import CatalogDep, ProjectKey
 
@@ -36,7 +36,7 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
         int | None,
         Query(ge=1, le=service.MAX_PAGE_SIZE, description=f"Page size, 1–{service.MAX_PAGE_SIZE} (default {service.DEFAULT_PAGE_SIZE})."),
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page."), NoNul] = None,
+    cursor: CursorParam = None,
 ) -> schemas.ToolkitList:
     """The toolkits this server offers, with their auth schemes."""
     toolkit_filter = service.ToolkitFilter(

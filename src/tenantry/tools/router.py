@@ -17,7 +17,7 @@ from tenantry.errors import (
     request_id_of,
     responses,
 )
-from tenantry.kit.inputs import NoNul
+from tenantry.kit.inputs import CursorParam, NoNul
 from tenantry.kit.query import comma_separated
 from tenantry.toolkits.auth import CatalogDep
 from tenantry.toolkits.service import MAX_PAGE_SIZE
@@ -47,7 +47,7 @@ async def list(  # noqa: A001 - the STYLE names router functions after their ver
     auth_config_ids: Annotated[str | None, Query(max_length=2000, description="Comma-separated auth config ids: their toolkits' tools."), NoNul] = None,
     toolkit_versions: Annotated[str | None, Query(max_length=200, description="Accepted; every toolkit has one version here."), NoNul] = None,
     limit: Annotated[float | None, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, 1–{MAX_PAGE_SIZE} (default 20).")] = None,
-    cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page."), NoNul] = None,
+    cursor: CursorParam = None,
 ) -> schemas.ToolList:
     """The tools of the catalog's toolkits, with their input and output schemas."""
     toolkit_slugs = comma_separated(toolkit_slug)

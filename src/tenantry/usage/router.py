@@ -6,13 +6,12 @@ from fastapi import APIRouter, Path
 
 from tenantry.db import ReadSession
 from tenantry.errors import ProjectNotFound, Unauthenticated, responses
-from tenantry.kit.inputs import NoNul
 from tenantry.usage import schemas, service
 from tenantry.usage.auth import ObservabilityRead, OrgUsageRead
 
 router = APIRouter(tags=["Usage"])
 
-EntityType = Annotated[str, Path(max_length=64, description="`tool_calls` or `sessions`."), NoNul]
+EntityType = Annotated[schemas.EntityType, Path(description="`tool_calls` or `sessions`.")]
 
 
 @router.post("/project/usage/summary", response_model=schemas.Summary, responses=responses(Unauthenticated))

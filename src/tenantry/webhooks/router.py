@@ -13,7 +13,7 @@ from tenantry.errors import (
     WebhookSubscriptionNotFound,
     responses,
 )
-from tenantry.kit.inputs import NoNul
+from tenantry.kit.inputs import CursorParam, NoNul
 from tenantry.webhooks import schemas, service
 from tenantry.webhooks.auth import WebhooksRead, WebhooksWrite
 
@@ -22,7 +22,6 @@ router = APIRouter(prefix="/webhook_subscriptions", tags=["Webhooks"])
 SubscriptionId = Annotated[str, Path(alias="id", description="The subscription's id, `ws_…`."), NoNul]
 MessageId = Annotated[str, Path(description="The message's id, `msg_…` (its `webhook-id`)."), NoNul]
 Limit = Annotated[int | None, Query(ge=1, le=100, description="Page size, 1–100 (default 20).")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page."), NoNul]
 
 
 @router.post(
@@ -38,7 +37,7 @@ async def create(payload: schemas.WebhookSubscriptionCreate, principal: Webhooks
 
 @router.get("", response_model=schemas.WebhookSubscriptionList, responses=responses(Unauthenticated))
 async def list(  # noqa: A001 - the STYLE names router functions after their verb
-    principal: WebhooksRead, session: Session, limit: Limit = None, cursor: Cursor = None
+    principal: WebhooksRead, session: Session, limit: Limit = None, cursor: CursorParam = None
 ) -> schemas.WebhookSubscriptionList:
     """The project's subscription (a project has one at most); secrets masked."""
     return await service.list_page(session, principal, limit=limit, cursor=cursor)
@@ -94,7 +93,7 @@ async def list_messages(
     session: Session,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query(description="Only messages in this state.")] = None,
     limit: Limit = None,
-    cursor: Cursor = None,
+    cursor: CursorParam = None,
 ) -> schemas.MessageList:
     """The subscription's messages, newest first, with their last attempt and next attempt time."""
     return await service.list_messages(session, principal, subscription_id, status, limit=limit, cursor=cursor)

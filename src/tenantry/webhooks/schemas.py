@@ -12,7 +12,18 @@ from tenantry.kit.time import Timestamp
 
 Version = Literal["V1", "V2", "V3"]
 MessageStatus = Literal["pending", "delivered", "failed"]
-WebhookUrl = Annotated[str, Field(min_length=1, max_length=2048, description="Where deliveries are POSTed: https."), NoNul]
+# The pattern is the rule of a default deployment; an operator may also allow plain http
+# (TENANTRY_WEBHOOK_ALLOW_HTTP), for receivers on a development machine.
+WebhookUrl = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2048,
+        description="Where deliveries are POSTed: an https URL on a public address.",
+        json_schema_extra={"format": "uri", "pattern": "^https://"},
+    ),
+    NoNul,
+]
 EventTypes = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100), NoNul]],
     Field(max_length=50, description="The event types this subscription receives (see `event_types`)."),
