@@ -145,3 +145,29 @@ class TestHttpsUrls:
         response = await client.patch("/org/project/config", json={"logo_url": url}, headers=project.headers)
         assert_refused(response, "logo_url", "must be an https URL")
 
+
+class TestMethodNotAllowed:
+    # HEAD may be listed or not, as routes answer it or not.
+    @pytest.mark.parametrize(
+        ("path", "methods"),
+        [
+            ("/org/project/config", {"GET", "PATCH"}),
+            ("/connected_accounts/ca_000000000000", {"GET", "PATCH", "DELETE"}),
+            ("/webhook_subscriptions", {"GET", "POST"}),
+        ],
+    )
+    async def test_allow_lists_every_method_of_the_path(
+        self, client: httpx.AsyncClient, project: ProjectWithKey, path: str, methods: set[str]
+    ) -> None:
+        response = await client.put(path, headers=project.headers)
+        assert response.status_code == 405 and response.json()["error"]["status"] == 405
+        allowed = set(response.headers["allow"].split(", "))
+        assert allowed - {"HEAD"} == methods
+        for method in allowed:
+            assert (await client.request(method, path, headers=project.headers)).status_code != 405, method
+
+    async def test_on_a_dashboard_page_too(self, server) -> None:  # type: ignore[no-untyped-def]
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            response = await http.put("/dashboard/orgs/ok_000000000000/members")
+        assert response.status_code == 405
+        assert set(response.headers["allow"].split(", ")) - {"HEAD"} == {"GET", "POST"}

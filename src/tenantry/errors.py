@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from tenantry.kit import request_id
 
@@ -326,11 +327,33 @@ def _validation_error(request: Request, exc: RequestValidationError) -> Response
     return render(request, InvalidRequest(summary, errors=problems))
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path: Starlette's 405 names only those of the first
+    route that matched it, and FastAPI makes a route per method. (The front door answers the API's
+    own 405s; this is for the rest, such as the dashboard's pages.)"""
+    routes = getattr(request.scope.get("router"), "routes", ())
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        # A mounted app decides its own methods.
+        if any(not isinstance(route, Mount) and route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
 def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 404:
         return render(request, RouteNotFound())
     # Framework errors other than 404 (405, 413, ...) keep their status inside our envelope.
-    error = AppError(str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    error = AppError(str(exc.detail), headers=headers)
     error.status, error.code, error.slug = exc.status_code, 900, "Request_Error"
     return render(request, error)
 
