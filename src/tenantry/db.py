@@ -90,7 +90,7 @@ def _inline_sqlite_connector(url: str) -> Callable[[], Any]:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL so readers never wait; synchronous=NORMAL (see docs/operations.md: a commit is durable
+    """WAL so readers never wait; synchronous=NORMAL (docs/benchmarks.md §6: a commit is durable
     against a crash of the process, and the last commits may be lost if the machine loses power);
     BEGIN IMMEDIATE for writing transactions, read-only ones BEGIN DEFERRED and take no lock.
 
