@@ -79,7 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessionmaker,
             app.state.cache,
             Outbound(settings.tool_timeout_seconds, settings.tool_max_response_bytes),
-            write_lock=asyncio.Lock() if settings.is_sqlite else None,
         )
         webhook_deliverer = Deliverer(sessionmaker, settings)
         # Every process claims and runs outbox jobs (webhook deliveries) beside serving requests.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Delete, Select, Update, and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import Delete, Select, Update, and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -55,11 +55,15 @@ def live_projects(org_id: str) -> Select[tuple[Project]]:
 
 def live_project_keys(project: Project, now: datetime) -> Select[tuple[ApiKey]]:
     """The project's keys that still work at `now`: not revoked, and not past their expiry."""
-    return select(ApiKey).where(
-        ApiKey.project_id == project.id,
-        ApiKey.revoked_at.is_(None),
-        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
-    )
+    return _LIVE_PROJECT_KEYS.params(project_id=project.id, now=now)
+
+
+# Built once (see _PROJECT_OF_ORG); callers that refine it build only what they add.
+_LIVE_PROJECT_KEYS = select(ApiKey).where(
+    ApiKey.project_id == bindparam("project_id"),
+    ApiKey.revoked_at.is_(None),
+    or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > bindparam("now")),
+)
 
 
 def revoke_project_keys(project: Project) -> Update:
@@ -213,13 +217,17 @@ async def project_of_org(
     """
     if not ids.looks_like("pr", project_id):
         raise ProjectNotFound()
-    statement = live_projects(principal.org_id).where(Project.id == project_id)
-    if for_update:
-        statement = statement.with_for_update()
-    project = await session.scalar(statement)
+    template = _PROJECT_OF_ORG_FOR_UPDATE if for_update else _PROJECT_OF_ORG
+    project = await session.scalar(template.params(org_id=principal.org_id, project_id=project_id))
     if project is None:
         raise ProjectNotFound()
     return project
+
+
+# Built once: an SQLAlchemy statement costs about 100 µs to build and 2 µs to fill in, and this
+# one runs on every organization-key request that names a project.
+_PROJECT_OF_ORG = live_projects(bindparam("org_id")).where(Project.id == bindparam("project_id"))  # type: ignore[arg-type]
+_PROJECT_OF_ORG_FOR_UPDATE = _PROJECT_OF_ORG.with_for_update()
 
 
 # --- keys, lifecycle, members and the audit log (issue 7) ----------------------------------------

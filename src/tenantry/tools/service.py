@@ -13,7 +13,6 @@ API is called (on SQLite that would hold the write lock; on PostgreSQL, the acco
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
@@ -72,17 +71,11 @@ class ToolRuntime:
     sessionmaker: async_sessionmaker[AsyncSession]
     cache: ProcessCache
     outbound: Outbound
-    # On SQLite (one writer at a time, and a waiting writer sleeps and polls), this process's
-    # execution writes queue here instead, so each waits only as long as the writes before it.
-    write_lock: asyncio.Lock | None = None
 
     @contextlib.asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that writes, taken in turn with this process's other execution writes on SQLite."""
-        async with contextlib.AsyncExitStack() as stack:
-            if self.write_lock is not None:
-                await stack.enter_async_context(self.write_lock)
-            session = await stack.enter_async_context(unit_of_work(self.sessionmaker))
+        """A transaction that writes (on SQLite it waits its turn in tenantry.db's writer queue)."""
+        async with unit_of_work(self.sessionmaker) as session:
             self.cache.attach(session)
             yield session
 
