@@ -341,6 +341,21 @@ class TestRotation:
         assert rejected_by_both(subscription.secret, after)
         assert len(after.headers["webhook-signature"].split(" ")) == 2
 
+    async def test_rotations_in_a_row_keep_only_the_newest_replaced_secrets_signing(
+        self, client: httpx.AsyncClient, project: ProjectWithKey, subscription: Subscription, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        rotated = [
+            (await client.post(f"/webhook_subscriptions/{subscription.id}/rotate_secret", headers=project.headers)).json()["secret"]
+            for _ in range(signing.MAX_PREVIOUS_SECRETS + 2)
+        ]
+        async with unit_of_work(sessionmaker, read_only=True) as session:
+            row = await session.scalar(select(WebhookSubscription).where(WebhookSubscription.id == subscription.id))
+            assert row is not None
+            secrets_ = await signing.signing_secrets(session, row)
+        # The current one, then the newest replaced ones; the original and the first rotation stopped.
+        assert secrets_ == [rotated[-1], *rotated[-1 - signing.MAX_PREVIOUS_SECRETS : -1]]
+        assert subscription.secret not in secrets_
+
 
 class TestMessageLog:
     async def test_messages_are_listed_newest_first_and_paginated(

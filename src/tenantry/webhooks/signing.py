@@ -28,6 +28,9 @@ PREFIX = "whsec_"
 SECRET_BYTES = 32
 # After a rotation the replaced secret keeps signing this long, so receivers can switch at leisure.
 ROTATION_OVERLAP = timedelta(hours=24)
+# Replaced secrets that still sign, at most: each one adds two signatures to every delivery, so
+# rotations in a loop would otherwise make every delivery slower and its header ever longer.
+MAX_PREVIOUS_SECRETS = 3
 
 
 def new_secret() -> str:
@@ -57,7 +60,8 @@ async def rotate(session: AsyncSession, subscription: WebhookSubscription) -> tu
     now = utcnow()
     lapses = now + ROTATION_OVERLAP
     previous = [entry for entry in stored["previous"] if datetime.fromisoformat(entry["expires_at"]) > now]
-    previous.append({"secret": stored["current"], "expires_at": lapses.isoformat()})
+    # The oldest replaced secrets stop first when there are more than the bound.
+    previous = [*previous, {"secret": stored["current"], "expires_at": lapses.isoformat()}][-MAX_PREVIOUS_SECRETS:]
     secret = new_secret()
     await seal(session, subscription, secret, previous)
     return secret, lapses
