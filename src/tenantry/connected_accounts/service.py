@@ -155,13 +155,24 @@ async def _auth_config_of(session: AsyncSession, principal: Principal, account: 
     return auth_config
 
 
-async def _emit(session: AsyncSession, account: ConnectedAccount, event_type: str) -> None:
-    """Tells the project's webhook subscription, in this transaction, what became of `account`."""
+async def _emit(
+    session: AsyncSession,
+    account: ConnectedAccount,
+    event_type: str,
+    *,
+    auth_config: AuthConfig | None = None,
+    settings: ProjectConfig | None = None,
+) -> None:
+    """Tells the project's webhook subscription, in this transaction, what became of `account`.
+
+    A caller that already holds the account's auth config and the project's settings passes
+    them, and the event costs no statement to describe the account.
+    """
 
     async def data() -> schemas.ConnectedAccountListItem:
-        auth_config = await _auth_config_of(session, capability_principal(account.project_id), account)
-        settings = await project_settings.read_in(session, account.project_id)
-        return await _to_schema(session, account, auth_config, settings, detail=True)
+        config = auth_config or await _auth_config_of(session, capability_principal(account.project_id), account)
+        shown_with = settings or await project_settings.read_in(session, account.project_id)
+        return await _to_schema(session, account, config, shown_with, detail=True)
 
     await events.emit(session, account.project_id, event_type, data)
 
@@ -351,7 +362,7 @@ async def create(
         await _insert(session, principal, account)
     await session.flush()
     if account.status == schemas.Status.ACTIVE:
-        await _emit(session, account, events.CONNECTED_ACCOUNT_ACTIVE)
+        await _emit(session, account, events.CONNECTED_ACCOUNT_ACTIVE, auth_config=target.auth_config, settings=settings)
     shown = _shown(account, await _secrets(session, account), settings)
     return schemas.ConnectedAccountCreated(
         id=account.id,
