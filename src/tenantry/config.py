@@ -87,9 +87,10 @@ class Settings(BaseSettings):
     )
     webhook_allow_http: bool = Field(default=False, description="Accept plain-http webhook URLs, not only https.")
     # Background work (tenantry.outbox): deliveries in flight per process, how long a claim lasts
-    # before another worker may take the job over, and how often an idle worker looks for work.
+    # unrenewed before another worker may take the job over (its worker renews it a third of a
+    # lease apart while it runs), and how often an idle worker looks for work.
     outbox_concurrency: int = 32
-    outbox_lease_seconds: float = 60.0
+    outbox_lease_seconds: float = Field(default=6.0, gt=0)
     outbox_poll_interval_seconds: float = 1.0
     # The dashboard (tenantry.dashboard): how long a sign-in lasts, and the lock-out after failures.
     dashboard_session_hours: float = Field(default=12, gt=0, description="A dashboard sign-in lasts this long.")

@@ -12,8 +12,10 @@ serializes the claim instead). A claim moves the job's `due_at` to the end of a 
 it with a token, then the handler runs with no transaction open. Its outcome (with whatever the
 handler records) is written afterwards, together with the outcomes of the other jobs that finished
 meanwhile, in a transaction that only touches a job while its token is still the one it was
-claimed with. A worker that dies mid-job therefore leaves the job to become due again when its
-lease ends: jobs run at least once, and handlers must tolerate running twice.
+claimed with. A worker renews the leases of the jobs it holds while they run, so leases can be
+short: a worker that dies mid-job leaves the job due again within one lease (seconds), and the
+next claim tells the handler that the job was abandoned (`Job.reclaimed`), so it can record that
+its earlier run left no trace. Jobs run at least once, and handlers must tolerate running twice.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ class Job:
     attempts: int
     created_at: datetime
     claim_token: str
+    # Claimed before by a worker that never recorded an outcome (it died, or lost the database):
+    # the handler may have run, in part or whole, without a trace.
+    reclaimed: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,8 @@ class Worker:
         self._poll_interval = poll_interval
         self._running: set[asyncio.Task[None]] = set()
         self._finished: list[tuple[Job, Outcome]] = []
+        # Jobs claimed and not yet settled (id -> claim token), whose leases _renew_forever extends.
+        self._claimed: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._settle_wanted = asyncio.Event()
         self._stopping = False
@@ -172,6 +179,7 @@ class Worker:
         """Works until cancelled. Jobs cut short by cancellation run again when their lease ends."""
         _local_workers.add(self._wake)
         settler = asyncio.create_task(self._settle_forever())
+        renewer = asyncio.create_task(self._renew_forever())
         # Whether the last claim took all it asked for, so more work is probably due.
         backlog = False
         try:
@@ -213,6 +221,8 @@ class Worker:
             self._settle_wanted.set()
             await asyncio.gather(settler, return_exceptions=True)
             await self._settle_finished()
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
 
     async def _has_due(self, now: datetime) -> bool:
         statement = select(OutboxJob.id).where(OutboxJob.kind.in_(self._handlers), OutboxJob.due_at <= now).limit(1)
@@ -236,14 +246,37 @@ class Worker:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
+            jobs = []
             for row in rows:
+                # Outcomes clear the token (or delete the row), so a token here is an abandoned claim.
+                reclaimed = row.claim_token is not None
                 row.attempts += 1
                 row.claim_token = token
                 row.due_at = now + self._lease
-            jobs = [
-                Job(row.id, row.kind, row.key, dict(row.payload), row.attempts, row.created_at, token) for row in rows
-            ]
+                jobs.append(Job(row.id, row.kind, row.key, dict(row.payload), row.attempts, row.created_at, token, reclaimed))
+                self._claimed[row.id] = token
         return jobs
+
+    async def _renew_forever(self) -> None:
+        """Extends the lease of every job this worker holds, a third of a lease apart.
+
+        Leases stay short, so the jobs of a worker that died are due again within one lease,
+        while a job that runs long (a slow receiver) is not taken by another worker meanwhile.
+        """
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            claimed = dict(self._claimed)
+            if not claimed:
+                continue
+            try:
+                async with unit_of_work(self._sessionmaker) as session:
+                    await session.execute(
+                        update(OutboxJob)
+                        .where(OutboxJob.id.in_(claimed), OutboxJob.claim_token.in_(set(claimed.values())))
+                        .values(due_at=utcnow() + self._lease)
+                    )
+            except Exception:
+                logger.warning("could not renew the leases of %d outbox jobs; will retry", len(claimed), exc_info=True)
 
     async def _run(self, job: Job) -> None:
         try:
@@ -270,6 +303,10 @@ class Worker:
         finished, self._finished = self._finished, []
         if not finished:
             return
+        # Settled or not, these leases are no longer renewed: a job whose outcome could not be
+        # written runs again once its lease lapses.
+        for job, _ in finished:
+            self._claimed.pop(job.id, None)
         try:
             async with unit_of_work(self._sessionmaker) as session:
                 for job, outcome in finished:

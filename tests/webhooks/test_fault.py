@@ -116,3 +116,62 @@ class TestCrash:
         finally:
             second.stop()
         assert "Traceback" not in second.log(), second.log()
+
+
+class TestRecoveryTime:
+    async def test_a_restarted_server_delivers_a_killed_ones_claims_within_seconds(
+        self, own_database: tuple[str, dict[str, str]], receiver: Receiver, tmp_path: Path
+    ) -> None:
+        url, env = own_database
+        # The default lease: the killed process's claims are not left to a short test setting.
+        env = {name: value for name, value in env.items() if name != "TENANTRY_OUTBOX_LEASE_SECONDS"}
+        engine = create_engine(url)
+        try:
+            org = await create_org(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+        endpoint = receiver.endpoint(hold=True)
+
+        first = start_server(env, tmp_path / "first.log")
+        try:
+            async with httpx.AsyncClient(base_url=f"{first.base_url}/api/v3.1", timeout=30) as client:
+                project = await create_project(client, org)
+                subscription = await subscribe(client, project, endpoint, [events.CONNECTED_ACCOUNT_ACTIVE])
+                stripe = await create_auth_config(client, project, "stripe", type="use_custom_auth", authScheme="API_KEY")
+                for number in range(EVENTS):
+                    await create_api_key_account(client, project, stripe, f"sk_live_lease_{number}", user_id=f"user-{number}")
+                await eventually(lambda: len(endpoint.arrivals) >= CONCURRENCY, what="deliveries in flight")
+                # Longer than a lease: the running worker renews its claims, so nothing is sent twice yet.
+                await asyncio.sleep(8)
+                assert len(endpoint.arrivals) == CONCURRENCY, "a claim of a live worker lapsed"
+        finally:
+            sigkill(first)
+        in_flight = set(endpoint.arrivals)
+        endpoint.hold = False
+
+        second = start_server(env, tmp_path / "second.log")
+        restarted = asyncio.get_running_loop().time()
+        try:
+            async with httpx.AsyncClient(base_url=f"{second.base_url}/api/v3.1", timeout=30) as client:
+                listed = await client.get(f"/webhook_subscriptions/{subscription.id}/messages", params={"limit": 100}, headers=project.headers)
+                message_ids = {item["id"] for item in listed.json()["items"]}
+                assert len(message_ids) == EVENTS
+                await eventually(lambda: endpoint.delivered_ids() == message_ids, timeout=30, what="every event")
+                assert asyncio.get_running_loop().time() - restarted < 10, "the killed worker's claims waited too long"
+
+                # The attempts the killed process made and never recorded are in the delivery log.
+                for message_id in in_flight:
+                    async def recorded() -> list[dict[str, object]]:
+                        detail = await client.get(f"/webhook_subscriptions/{subscription.id}/messages/{message_id}", headers=project.headers)
+                        return list(detail.json()["attempts"])
+
+                    for _ in range(100):
+                        attempts = await recorded()
+                        if any(attempt["succeeded"] for attempt in attempts):
+                            break
+                        await asyncio.sleep(0.1)
+                    assert [attempt["succeeded"] for attempt in attempts] == [False, True], attempts
+                    assert "stopped before recording" in str(attempts[0]["error"])
+        finally:
+            second.stop()
+        assert "Traceback" not in second.log(), second.log()

@@ -32,6 +32,11 @@ from tenantry.webhooks.repository import DeliveryRepository
 # How much of a receiver's answer is read and kept; the rest is never downloaded.
 RESPONSE_BODY_LIMIT = 1024
 ERROR_LENGTH = 500
+# What the delivery log says of an attempt whose worker stopped before recording it.
+ABANDONED_ATTEMPT = (
+    "Outcome unknown: the worker sending this attempt stopped before recording it; "
+    "the receiver may have received the event (delivery is at least once, deduplicate on webhook-id)"
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,8 @@ class Deliverer:
             secrets = await signing.signing_secrets(session, subscription)
         result = await self._attempt(subscription.webhook_url, subscription.version, message.id, message.payload, secrets)
         failing = subscription.failing_since is not None
-        record = partial(self._record, message.id, message.project_id, subscription.id, failing, result)
+        abandoned_at = utcnow() if job.reclaimed else None
+        record = partial(self._record, message.id, message.project_id, subscription.id, failing, result, abandoned_at)
         if result.succeeded:
             return Outcome.done(partial(record, None))
         if job.attempts < len(self._delays):
@@ -148,10 +154,28 @@ class Deliverer:
         subscription_id: str,
         failing: bool,
         result: AttemptResult,
+        abandoned_at: datetime | None,
         retry_at: datetime | None,
         session: AsyncSession,
     ) -> None:
         repository = DeliveryRepository(session)
+        if abandoned_at is not None:
+            # Delivery is at least once: the worker that held this message before stopped before
+            # writing what became of its attempt, which the receiver may well have received.
+            repository.add_attempt(
+                WebhookAttempt(
+                    id=f"atmpt_{ids.ulid()}",
+                    message_id=message_id,
+                    project_id=project_id,
+                    # It happened before this reclaim; when exactly, nobody wrote down.
+                    attempted_at=min(abandoned_at, result.attempted_at) - timedelta(milliseconds=1),
+                    succeeded=False,
+                    status_code=None,
+                    latency_ms=None,
+                    response_body=None,
+                    error=ABANDONED_ATTEMPT,
+                )
+            )
         repository.add_attempt(
             WebhookAttempt(
                 id=f"atmpt_{ids.ulid()}",
