@@ -657,7 +657,8 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
                 config = expect(http.get(f"{PREFIX}/org/project/config", headers=world.headers("project")), 200, "config")
                 if len(config.content) != body_file.stat().st_size:
                     raise BenchmarkError(f"the settings route answered {config.text}, not {body_file.read_text()}")
-                result["sequential"] = sequential(args, base_url, bare_url, world)
+                if not args.only_concurrent:
+                    result["sequential"] = sequential(args, base_url, bare_url, world)
         if not args.no_concurrent:
             workers = 2 if backend == "postgresql" else 1
             with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir, workers=workers) as base_url:
@@ -670,25 +671,33 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
                 }  # fmt: skip
                 if profile:
                     result["concurrent_creates"]["top_frames"] = top_frames(profile)
+                # The same creates with no subscription to tell: what the events and their delivery cost.
+                expect(httpx.delete(f"{base_url}{PREFIX}/webhook_subscriptions/{world.subscription_id}", headers=world.headers("project")), 200, "unsubscribing")
+                result["concurrent_creates_without_webhook"] = concurrent_creates(args, base_url, world, workdir)
     return result
+
+
+def _routes_table(backend: str, sequential_result: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    baselines = sequential_result["baselines"]
+    rows = [
+        [name, info["key"], info["kind"], f"{info['p50_ms']:.3f}", f"{info['p99_ms']:.3f}", f"+{info['added_p50_ms']:.3f}", f"{info['ratio_p50']:.2f}×", f"≤ {info['target']}×", "PASS" if info["pass"] else "FAIL"]
+        for name, info in sorted(sequential_result["routes"].items(), key=lambda item: -item[1]["ratio_p50"])
+    ]
+    return [
+        f"Routes on {backend}, sequential, one {args.client} connection (bare GET p50 {baselines['bare GET']['p50_ms']:.3f} ms, "
+        f"bare POST p50 {baselines['bare POST']['p50_ms']:.3f} ms)",
+        "",
+        markdown_table(["route", "key", "kind", "p50 ms", "p99 ms", "added p50 ms", "p50 / bare", "target", ""], rows),
+        "",
+    ]
 
 
 def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     parts = []
     for backend, result in results.items():
-        sequential_result = result["sequential"]
-        baselines = sequential_result["baselines"]
-        rows = [
-            [name, info["key"], info["kind"], f"{info['p50_ms']:.3f}", f"{info['p99_ms']:.3f}", f"+{info['added_p50_ms']:.3f}", f"{info['ratio_p50']:.2f}×", f"≤ {info['target']}×", "PASS" if info["pass"] else "FAIL"]
-            for name, info in sorted(sequential_result["routes"].items(), key=lambda item: -item[1]["ratio_p50"])
-        ]
-        parts += [
-            f"Routes on {backend}, sequential, one {args.client} connection (bare GET p50 {baselines['bare GET']['p50_ms']:.3f} ms, "
-            f"bare POST p50 {baselines['bare POST']['p50_ms']:.3f} ms)",
-            "",
-            markdown_table(["route", "key", "kind", "p50 ms", "p99 ms", "added p50 ms", "p50 / bare", "target", ""], rows),
-            "",
-        ]
+        sequential_result = result.get("sequential")
+        if sequential_result is not None:
+            parts += _routes_table(backend, sequential_result, args)
         concurrent = result.get("concurrent_creates")
         if concurrent:
             frames = [f"    {own:5.1f}% self {total:5.1f}% total  {frame}" for frame, own, total in concurrent.get("top_frames", [])]
@@ -697,6 +706,12 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                 f"{concurrent['requests_per_second']:,.0f}/s, p50 {concurrent['p50_ms']:.1f} ms, p99 {concurrent['p99_ms']:.1f} ms "
                 f"(target ≥ {concurrent['target']:.0f}/s: {'PASS' if concurrent['pass'] else 'FAIL'})",
                 *(["", "Most sampled frames of the worker (py-spy):", *frames] if frames else []),
+                "",
+            ]
+        alone = result.get("concurrent_creates_without_webhook")
+        if alone:
+            parts += [
+                f"The same with no webhook subscription: {alone['requests_per_second']:,.0f}/s, p50 {alone['p50_ms']:.1f} ms, p99 {alone['p99_ms']:.1f} ms",
                 "",
             ]
     return "\n".join(parts)
@@ -715,6 +730,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--concurrent-duration", type=int, default=10, help="seconds of measured concurrent creates")
     parser.add_argument("--concurrent-warmup", type=int, default=2, help="seconds of unmeasured concurrent creates")
     parser.add_argument("--no-concurrent", action="store_true", help="skip part 2")
+    parser.add_argument("--only-concurrent", action="store_true", help="skip part 1")
     parser.add_argument("--profile", action="store_true", help="sample the server's stacks (py-spy) during part 2 on one worker")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "routes.json")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -738,7 +754,8 @@ def main() -> int:
     path = write_json(args.output, {"environment": measured_on, "settings": settings, "results": results})
     print(f"\nraw results: {path}", file=sys.stderr)
     passed = all(
-        all(info["pass"] for info in result["sequential"]["routes"].values()) and result.get("concurrent_creates", {}).get("pass", True)
+        all(info["pass"] for info in result.get("sequential", {"routes": {}})["routes"].values())
+        and result.get("concurrent_creates", {}).get("pass", True)
         for result in results.values()
     )
     return 0 if passed or not args.strict else 1

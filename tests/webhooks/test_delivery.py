@@ -270,7 +270,12 @@ class TestStopping:
         subscription = await subscribe(client, project, endpoint)
         stripe = await stripe_config(client, project)
         await create_api_key_account(client, project, stripe, "sk_live_before_delete")
-        await settled(client, project, subscription, "pending")  # one failed attempt, a retry scheduled
+        # "pending" is also the status before the first attempt: wait until that attempt is recorded,
+        # so the delete lands between attempts (retries come a second apart) and not during one.
+        first = await settled(client, project, subscription, "pending")
+        while not first["attempts"]:
+            await asyncio.sleep(0.05)
+            first = await message(client, project, subscription, first["id"])
         assert (await client.delete(f"/webhook_subscriptions/{subscription.id}", headers=project.headers)).status_code == 200
         deleted_at = time.monotonic()
         await create_api_key_account(client, project, stripe, "sk_live_after_delete")
