@@ -8,11 +8,16 @@ same uvicorn settings, interleaved for several rounds (medians reported):
              account lookup, credential unsealing, the call, the log and its usage event;
   proxy      POST /api/v3.1/tools/execute/proxy for the same endpoint.
 
-Then, in this process against the same database, the transaction that ends every execution is
-timed two ways: the log row alone, and the log row with its usage event (what runs), counting
-the statements each sends. On PostgreSQL both are one statement: metering adds no round trip.
+Pinning, so that the load generator never takes the measured server's core: Tenantry runs on
+CPU 0, and so does the API that `direct` calls; wrk runs on CPU 1 with a second copy of the API,
+the one Tenantry's toolkit calls (PostgreSQL is not pinned). Each measured server has a core of
+its own, and what Tenantry adds is measured against the same API given the same core.
 
-    .venv/bin/python bench/tools.py [--duration 10] [--rounds 3] [--no-postgres]
+Then, in this process against the same database, the writes of execution logs (each with its
+usage event) are timed two ways: one log per transaction, and the queue's way (tenantry.logs.queue),
+a batch of 100 per transaction, reported per log.
+
+    .venv/bin/python bench/tools.py [--duration 10] [--rounds 3] [--no-postgres] [--no-metering]
 
 Prints markdown tables and writes the raw numbers to bench/results/tools.json.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
@@ -43,10 +49,12 @@ from harness import (
     markdown_table,
     median_result,
     parse_wrk,
+    profiled,
     stop_cleanly_on_sigterm,
     temporary_directory,
     tenantry_cli,
     tenantry_env,
+    top_frames,
     uvicorn_server,
     write_json,
 )
@@ -58,6 +66,9 @@ from tenantry.logs.repository import Entry, LogWriter
 
 TOKEN = "bench-token-0123456789abcdef"
 MODES = ("direct", "execute", "proxy")
+# The measured servers' core, and the load generator's (with the API Tenantry calls).
+SERVER_CPU, CLIENT_CPU = "0", "1"
+BATCH = 100
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -67,7 +78,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds over the three modes")
     parser.add_argument("--connections", type=int, default=16, help="concurrent wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--transactions", type=int, default=2000, help="log transactions timed per way")
+    parser.add_argument("--transactions", type=int, default=2000, help="logs written per way")
+    parser.add_argument("--profile", action="store_true", help="sample Tenantry with py-spy during the last round's execute load")
+    parser.add_argument("--no-metering", action="store_true", help="skip timing the log writes (for a source without the queue)")
     add_backend_arguments(parser)
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "tools.json")
     return parser.parse_args()
@@ -97,20 +110,27 @@ def main() -> int:
 
 def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | None) -> dict[str, Any]:
     api_env = {**tenantry_env(workdir / "api"), "BENCH_API_TOKEN": TOKEN}
-    with uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR) as api_url:
+    with (
+        uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR, cpus=SERVER_CPU) as direct_url,
+        uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR, cpus=CLIENT_CPU) as api_url,
+    ):
         env = tenantry_env(workdir / "data", database_url)
         toolkits = workdir / "toolkits.toml"
         toolkits.write_text(toolkit_file(api_url))
         env["TENANTRY_TOOLKITS_FILE"] = str(toolkits)
         organization = json.loads(tenantry_cli("org", "create", "bench", "--json", env=env))
         runs: dict[str, list[WrkResult]] = {mode: [] for mode in MODES}
-        with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir) as base_url:
-            project_id, targets = prepare(base_url, api_url, organization)
+        with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir, cpus=SERVER_CPU) as base_url:
+            project_id, targets = prepare(base_url, api_url, direct_url, organization)
             for round_number in range(1, args.rounds + 1):
                 shift = (round_number - 1) % len(MODES)
                 for mode in MODES[shift:] + MODES[:shift]:
                     url, headers, body = targets[mode]
-                    result = wrk_request(url, headers, body, args, workdir)
+                    profile = workdir / "execute.prof" if args.profile and mode == "execute" and round_number == args.rounds else None
+                    with profiled(base_url, profile) if profile else contextlib.nullcontext():
+                        result = wrk_request(url, headers, body, args, workdir)
+                    if profile:
+                        execute_frames = top_frames(profile)
                     runs[mode].append(result)
                     print(
                         f"{'sqlite' if database_url is None else 'postgresql'} round {round_number}/{args.rounds} {mode:8} "
@@ -118,9 +138,12 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
                         file=sys.stderr,
                     )
         url = database_url or f"sqlite+aiosqlite:///{(workdir / 'data' / 'tenantry.db').resolve()}"
-        metering = asyncio.run(time_metering(url, project_id, args.transactions))
+        metering = None if args.no_metering else asyncio.run(time_metering(url, project_id, args.transactions))
     medians = {mode: median_result(results) for mode, results in runs.items()}
-    return {"runs": runs, "medians": medians, "ratios": ratios(medians), "metering": metering}
+    measured = {"runs": runs, "medians": medians, "ratios": ratios(medians), "metering": metering}
+    if args.profile:
+        measured["execute_top_frames"] = execute_frames
+    return measured
 
 
 def toolkit_file(api_url: str) -> str:
@@ -138,7 +161,9 @@ request = {{ method = "GET", path = "/items/{{item}}" }}
 '''
 
 
-def prepare(base_url: str, api_url: str, organization: dict[str, str]) -> tuple[str, dict[str, tuple[str, dict[str, str], str | None]]]:
+def prepare(
+    base_url: str, api_url: str, direct_url: str, organization: dict[str, str]
+) -> tuple[str, dict[str, tuple[str, dict[str, str], str | None]]]:
     """A project, a bearer-token account, and proof that every mode answers the same item."""
     with httpx.Client(base_url=f"{base_url}/api/v3.1", timeout=30) as client:
         project = expect(
@@ -159,7 +184,7 @@ def prepare(base_url: str, api_url: str, organization: dict[str, str]) -> tuple[
         ).json()["id"]
         execute_body = json.dumps({"connected_account_id": account, "arguments": {"item": "42"}})
         proxy_body = json.dumps({"connected_account_id": account, "endpoint": "/items/42", "method": "GET"})
-        direct = expect(httpx.get(f"{api_url}/v1/items/42", headers={"authorization": f"Bearer {TOKEN}"}), 200, "the API").json()
+        direct = expect(httpx.get(f"{direct_url}/v1/items/42", headers={"authorization": f"Bearer {TOKEN}"}), 200, "the API").json()
         executed = expect(client.post("/tools/execute/BENCH_GET_ITEM", content=execute_body, headers=headers), 200, "execute").json()
         proxied = expect(client.post("/tools/execute/proxy", content=proxy_body, headers=headers), 200, "proxy").json()
         if not executed["successful"] or executed["data"] != direct or proxied["data"] != direct:
@@ -167,7 +192,7 @@ def prepare(base_url: str, api_url: str, organization: dict[str, str]) -> tuple[
         if TOKEN in json.dumps(executed) + json.dumps(proxied):
             raise BenchmarkError("the token reached the caller")
     return project["id"], {
-        "direct": (f"{api_url}/v1/items/42", {"authorization": f"Bearer {TOKEN}"}, None),
+        "direct": (f"{direct_url}/v1/items/42", {"authorization": f"Bearer {TOKEN}"}, None),
         "execute": (f"{base_url}/api/v3.1/tools/execute/BENCH_GET_ITEM", headers, execute_body),
         "proxy": (f"{base_url}/api/v3.1/tools/execute/proxy", headers, proxy_body),
     }
@@ -176,7 +201,7 @@ def prepare(base_url: str, api_url: str, organization: dict[str, str]) -> tuple[
 def wrk_request(url: str, headers: dict[str, str], body: str | None, args: argparse.Namespace, workdir: Path) -> WrkResult:
     """wrk against `url`, POSTing `body` when there is one; fails on any non-2xx answer."""
     # A 10 s timeout rather than wrk's 2 s: a slow answer is measured, not counted as an error.
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", "--latency", "--timeout", "10s"]
+    command = ["taskset", "-c", CLIENT_CPU, "wrk", f"-t{args.threads}", f"-c{args.connections}", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     if body is not None:
@@ -198,7 +223,7 @@ def wrk_request(url: str, headers: dict[str, str], body: str | None, args: argpa
 
 
 async def time_metering(url: str, project_id: str, transactions: int) -> dict[str, Any]:
-    """The closing transaction of an execution, with and without its usage event."""
+    """Writing execution logs with their usage events: one per transaction, and batched as the queue does."""
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     statements: list[str] = []
@@ -213,41 +238,49 @@ async def time_metering(url: str, project_id: str, transactions: int) -> dict[st
             payload={"request": {"arguments": {"item": "42"}}, "response": {"data": {"id": "42", "name": "A benchmark item"}}},
         )
 
-    async def log_only() -> None:
+    async def one() -> int:
         async with unit_of_work(sessionmaker) as session:
-            await session.execute(LogWriter(session).log_insert(entry()))
+            await LogWriter(session).add_many([entry()])
+        return 1
 
-    async def log_and_meter() -> None:
+    async def batched() -> int:
         async with unit_of_work(sessionmaker) as session:
-            await LogWriter(session).add(entry())
+            await LogWriter(session).add_many([entry() for _ in range(BATCH)])
+        return BATCH
 
-    ways: dict[str, Callable[[], Any]] = {"log only": log_only, "log + usage event": log_and_meter}
+    ways: dict[str, Callable[[], Any]] = {"one log per transaction": one, f"{BATCH} logs per transaction": batched}
     report: dict[str, Any] = {}
     try:
-        for _ in range(200):  # warm the pool and the statement caches
-            await log_only()
-            await log_and_meter()
+        for _ in range(20):  # warm the pool and the statement caches
+            await one()
+            await batched()
         samples: dict[str, list[float]] = {name: [] for name in ways}
         counted: dict[str, int] = {}
-        # Alternate the two ways so drift in the machine's load falls on both alike.
-        for index in range(transactions):
+        written = dict.fromkeys(ways, 0)
+        # Alternate the two ways (a batch, then as many single logs) so drift in the machine's
+        # load falls on both alike.
+        for _ in range(max(1, transactions // BATCH)):
             for name, way in ways.items():
-                before = len(statements)
-                started = time.perf_counter()
-                await way()
-                samples[name].append((time.perf_counter() - started) * 1000)
-                counted[name] = len(statements) - before
+                while True:
+                    before = len(statements)
+                    started = time.perf_counter()
+                    count = await way()
+                    samples[name].append((time.perf_counter() - started) * 1000 / count)
+                    counted[name] = len(statements) - before
+                    written[name] += count
+                    if written[name] % BATCH == 0:
+                        break
         for name, values in samples.items():
             ordered = sorted(values)
             report[name] = {
-                "mean_ms": statistics.fmean(values),
-                "p50_ms": ordered[len(ordered) // 2],
-                "p99_ms": ordered[int(len(ordered) * 0.99)],
+                "logs": written[name],
+                "mean_ms_per_log": statistics.fmean(values),
+                "p50_ms_per_log": ordered[len(ordered) // 2],
                 "statements_per_transaction": counted[name],
             }
     finally:
         await engine.dispose()
-    report["ratio_p50"] = report["log + usage event"]["p50_ms"] / report["log only"]["p50_ms"]
+    report["ratio_p50"] = report["one log per transaction"]["p50_ms_per_log"] / report[f"{BATCH} logs per transaction"]["p50_ms_per_log"]
     return report
 
 
@@ -274,24 +307,28 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             [name, f"{r['requests_per_second']:.2f}×", f"{r['latency_p50_ms']:.2f}× (+{r['added_p50_ms']:.2f} ms)", ""]
             for name, r in result["ratios"].items()
         ]
+        for frame, own, total in result.get("execute_top_frames", []):
+            parts.append(f"    {own:5.1f}% self {total:5.1f}% total  {frame}")
         parts += [
             f"Execution on {backend}, medians of {args.rounds} rounds of {args.duration:g} s "
-            f"(wrk -t{args.threads} -c{args.connections}, 1 uvicorn worker each)",
+            f"(wrk -t{args.threads} -c{args.connections} on CPU {CLIENT_CPU}, 1 uvicorn worker each, servers on CPU {SERVER_CPU})",
             "",
             markdown_table(["mode", "requests/s", "p50 ms", "p99 ms"], rows),
             "",
         ]
         metering = result["metering"]
+        if metering is None:
+            continue
         rows = [
-            [name, f"{m['mean_ms']:.3f}", f"{m['p50_ms']:.3f}", f"{m['p99_ms']:.3f}", str(m["statements_per_transaction"])]
+            [name, str(m["logs"]), f"{m['mean_ms_per_log']:.3f}", f"{m['p50_ms_per_log']:.3f}", str(m["statements_per_transaction"])]
             for name, m in metering.items()
             if isinstance(m, dict)
         ]
         parts += [
-            f"Closing transaction on {backend}, {args.transactions} each, alternated "
-            f"(log + usage / log only at p50: {metering['ratio_p50']:.2f}×)",
+            f"Writing execution logs with their usage on {backend}, alternated "
+            f"(one per transaction / batched, per log at p50: {metering['ratio_p50']:.1f}×)",
             "",
-            markdown_table(["way", "mean ms", "p50 ms", "p99 ms", "statements"], rows),
+            markdown_table(["way", "logs", "mean ms per log", "p50 ms per log", "statements"], rows),
             "",
         ]
     return "\n".join(parts)

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         default=5 * 1024 * 1024, gt=0, description="A toolkit API's answer larger than this fails the execution."
     )
     log_retention_days: int = Field(default=365, ge=1, description="Tool execution logs older than this are deleted.")
+    # Execution logs (and the usage they meter) are queued and written in batches (tenantry.logs.queue).
+    log_flush_interval_seconds: float = Field(
+        default=0.05, gt=0, description="How long an execution's log may wait in its worker's queue before it is written."
+    )
+    log_batch_size: int = Field(default=500, ge=1, description="Most execution logs written in one transaction.")
+    log_queue_max: int = Field(
+        default=10_000, ge=1, description="Execution logs a worker may hold unwritten; a call finding that many waits until they are written."
+    )
     rate_limit_requests: int = Field(
         default=10_000, ge=0, description="Requests per window for each organization (0: no limit); projects may have their own."
     )

@@ -25,6 +25,7 @@ from tenantry.front_door import TenantryApp, mount
 from tenantry.kit import redaction
 from tenantry.kit.request_id import RequestIdMiddleware
 from tenantry.logs import service as logs
+from tenantry.logs.queue import LogQueue
 from tenantry.mcp.endpoint import McpEndpoint, build_server, call_tool
 from tenantry.projects import lifecycle as project_lifecycle
 from tenantry.ratelimits.limiter import RateLimiter, RateLimitHeaders
@@ -75,10 +76,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rate_limiter = RateLimiter(
             app.state.cache, settings.rate_limit_requests, settings.rate_limit_window_seconds, settings.redis_url
         )
+        app.state.logs = LogQueue(
+            sessionmaker,
+            interval=settings.log_flush_interval_seconds,
+            batch_size=settings.log_batch_size,
+            max_pending=settings.log_queue_max,
+        )
         app.state.tools = ToolRuntime(
             sessionmaker,
             app.state.cache,
             Outbound(settings.tool_timeout_seconds, settings.tool_max_response_bytes),
+            app.state.logs,
         )
         webhook_deliverer = Deliverer(sessionmaker, settings)
         # Every process claims and runs outbox jobs (webhook deliveries) beside serving requests.
@@ -96,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(outbox_worker.run()),
             asyncio.create_task(app.state.cache.run_poller()),
             asyncio.create_task(app.state.last_used.run()),
+            asyncio.create_task(app.state.logs.run()),
             asyncio.create_task(every(STALE_SWEEP_SECONDS, connected_accounts.fail_stale_initiations, sessionmaker)),
             asyncio.create_task(every(settings.purge_interval_seconds, project_lifecycle.purge_expired, sessionmaker)),
             asyncio.create_task(every(LOG_RETENTION_SWEEP_SECONDS, logs.delete_expired, sessionmaker)),
@@ -112,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.tools.outbound.aclose()
             await app.state.rate_limiter.aclose()
             await app.state.last_used.flush()
+            await app.state.logs.close()
             await engine.dispose()
 
     # TenantryApp answers every API route through its front door (tenantry.front_door).

@@ -158,6 +158,8 @@ class TestRetention:
     ) -> None:
         old = (await execute(client, project, "LOCALNOAUTH_LIST")).json()["log_id"]
         recent = (await execute(client, project, "LOCALNOAUTH_LIST")).json()["log_id"]
+        # Reading a log writes the server's queued ones, so both rows are there to age.
+        assert (await client.get(f"/logs/tool_execution/{old}", headers=project.headers)).status_code == 200
         async with unit_of_work(sessionmaker) as session:
             await session.execute(update(ToolExecutionLog).where(ToolExecutionLog.id == old).values(created_at=utcnow() - timedelta(days=366)))
         assert await logs.delete_expired(sessionmaker, retention_days=365) >= 1

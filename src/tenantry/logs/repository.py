@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ColumnElement, Insert, Integer, delete, exists, insert, literal, null, or_, select
+from sqlalchemy import JSON, ColumnElement, Insert, Integer, bindparam, delete, exists, insert, literal, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import case
 
@@ -57,7 +57,7 @@ def _escape(value: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """What one execution leaves behind: a log row and, in the same statement, its usage event."""
+    """What one execution leaves behind: a log row and its usage event."""
 
     log_id: str
     project_id: str
@@ -80,73 +80,84 @@ class Entry:
     payload: dict[str, Any] | None
 
 
+def _param(name: str, column: Any) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+def _log_rows() -> Insert:
+    """The INSERT of log rows, one per parameter set, each only while its project exists.
+
+    The project's setting is read again by the INSERT itself, so a change made on another
+    worker a moment ago wins over this worker's cached copy: a private project's payload is
+    never stored, however stale the cache or however long the log waited in the queue.
+    """
+    project_id = _param("project_id", ToolExecutionLog.project_id)
+    private = exists().where(ProjectSettings.project_id == project_id, ProjectSettings.log_visibility_setting == "dont_store_data")
+    row = {
+        "id": _param("log_id", ToolExecutionLog.id),
+        "project_id": Project.id,
+        "created_at": _param("started_at", ToolExecutionLog.created_at),
+        "message": case((private, _param("private_message", ToolExecutionLog.message)), else_=_param("message", ToolExecutionLog.message)),
+        "payload": case((private, null()), else_=bindparam("payload", type_=JSON(none_as_null=True))),
+    }
+    for name in _COPIED:
+        row[name] = _param(name, ToolExecutionLog.__table__.c[name])
+    # A project purged while its logs waited has no row left to own them: they are not written.
+    return insert(ToolExecutionLog).from_select(list(row), select(*row.values()).where(Project.id == project_id))
+
+
+def _usage_rows() -> Insert:
+    """The INSERT of one `tool_calls` event per log, its organization read from the project."""
+    event = {
+        "entity_type": literal("tool_calls"),
+        "occurred_at_ms": _param("occurred_at_ms", UsageEvent.occurred_at_ms),
+        "quantity": literal(1, Integer),
+        "tool_slug": _param("tool_slug", UsageEvent.tool_slug),
+        "toolkit_slug": _param("toolkit_slug", UsageEvent.toolkit_slug),
+        "connected_account_id": _param("connected_account_id", UsageEvent.connected_account_id),
+        "user_id": _param("user_id", UsageEvent.user_id),
+        "session_id": _param("session_id", UsageEvent.session_id),
+        "log_id": _param("log_id", UsageEvent.log_id),
+    }
+    source = select(Project.org_id, Project.id, *event.values()).where(Project.id == _param("project_id", UsageEvent.project_id))
+    return insert(UsageEvent).from_select(["org_id", "project_id", *event], source)
+
+
+# The log's columns that are the entry's fields of the same name.
+_COPIED = (
+    "duration_ms", "kind", "tool_slug", "toolkit_slug", "connected_account_id", "auth_config_id",
+    "user_id", "session_id", "request_id", "status", "http_status", "source",
+)
+# Built once: each batch only binds its values.
+_LOG_ROWS = _log_rows()
+_USAGE_ROWS = _usage_rows()
+
+
 class LogWriter:
     """Writes execution logs with their usage events; never reads a tenant's rows."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def log_insert(self, entry: Entry) -> Insert:
-        """The INSERT of the log row alone."""
-        # The project's setting is read again by the INSERT itself, so a change made on another
-        # worker a moment ago wins over this worker's cached copy: a private project's payload
-        # is never stored, however stale the cache.
-        private = exists().where(
-            ProjectSettings.project_id == entry.project_id, ProjectSettings.log_visibility_setting == "dont_store_data"
-        )
-        # With no payload to keep, NULL alone: PostgreSQL types a CASE of two NULLs as text.
-        payload = null() if entry.payload is None else case((private, null()), else_=literal(entry.payload, JSON))
-        return insert(ToolExecutionLog).values(
-            id=entry.log_id,
-            project_id=entry.project_id,
-            created_at=entry.started_at,
-            duration_ms=entry.duration_ms,
-            kind=entry.kind,
-            tool_slug=entry.tool_slug,
-            toolkit_slug=entry.toolkit_slug,
-            connected_account_id=entry.connected_account_id,
-            auth_config_id=entry.auth_config_id,
-            user_id=entry.user_id,
-            session_id=entry.session_id,
-            request_id=entry.request_id,
-            status=entry.status,
-            message=case((private, literal(entry.private_message)), else_=literal(entry.message)),
-            http_status=entry.http_status,
-            source=entry.source,
-            payload=payload,
-        )
-
-    async def add(self, entry: Entry) -> None:
-        """Inserts the log row and the `tool_calls` event that meters it."""
-        log = self.log_insert(entry)
-        event_values = {
-            "entity_type": literal("tool_calls"),
-            "occurred_at_ms": literal(int(entry.started_at.timestamp() * 1000), BigInteger),
-            "quantity": literal(1, Integer),
-            "tool_slug": literal(entry.tool_slug),
-            "toolkit_slug": literal(entry.toolkit_slug),
-            "connected_account_id": literal(entry.connected_account_id),
-            "user_id": literal(entry.user_id),
-            "session_id": literal(entry.session_id),
-        }
-        if self._session.bind.dialect.name == "postgresql":
-            # One statement, so one round trip: the usage event is inserted from the log row the
-            # same statement inserts, and its organization read from the project there too.
-            logged = log.returning(ToolExecutionLog.id, ToolExecutionLog.project_id).cte("logged")
-            source = select(
-                Project.org_id, Project.id, *event_values.values(), logged.c.id
-            ).join(logged, logged.c.project_id == Project.id)
-            await self._session.execute(
-                insert(UsageEvent).from_select(["org_id", "project_id", *event_values, "log_id"], source)
-            )
-            return
-        # SQLite has no INSERT in a WITH clause; it runs in this process, so a second statement
-        # costs a call, not a round trip over the network.
-        await self._session.execute(log)
-        source = select(Project.org_id, Project.id, *event_values.values(), literal(entry.log_id)).where(
-            Project.id == entry.project_id
-        )
-        await self._session.execute(insert(UsageEvent).from_select(["org_id", "project_id", *event_values, "log_id"], source))
+    async def add_many(self, entries: Sequence[Entry]) -> None:
+        """Inserts the log rows and the `tool_calls` events that meter them: two statements per batch."""
+        rows = [
+            {
+                "log_id": entry.log_id,
+                "project_id": entry.project_id,
+                "started_at": entry.started_at,
+                "occurred_at_ms": int(entry.started_at.timestamp() * 1000),
+                "message": entry.message,
+                "private_message": entry.private_message,
+                "payload": entry.payload,
+                **{name: getattr(entry, name) for name in _COPIED},
+            }
+            for entry in entries
+        ]
+        # Core executemany: one round trip per statement on PostgreSQL, whatever the batch's size.
+        connection = await self._session.connection()
+        await connection.execute(_LOG_ROWS, rows)
+        await connection.execute(_USAGE_ROWS, rows)
 
 
 class LogRepository:

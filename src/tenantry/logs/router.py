@@ -9,8 +9,10 @@ from tenantry.errors import LogNotFound, Unauthenticated, responses
 from tenantry.kit.inputs import NoNul
 from tenantry.logs import schemas, service
 from tenantry.logs.auth import ObservabilityRead
+from tenantry.logs.queue import LogsWritten
 
-router = APIRouter(prefix="/logs", tags=["Logs"])
+# Every route reads logs: this worker's queued ones are written first.
+router = APIRouter(prefix="/logs", tags=["Logs"], dependencies=[LogsWritten])
 
 
 @router.post("/tool_execution", response_model=schemas.LogList, responses=responses(Unauthenticated))

@@ -37,8 +37,10 @@ def new_log_id() -> str:
 
 
 async def record(session: AsyncSession, entry: Entry) -> None:
-    """Writes the log of one execution and meters it as one `tool_calls` event, in one statement."""
-    await LogWriter(session).add(entry)
+    """Writes the log of one execution and meters it as one `tool_calls` event, in this transaction.
+
+    Executions do not call this: they queue their logs (tenantry.logs.queue)."""
+    await LogWriter(session).add_many([entry])
 
 
 def _moment(milliseconds: float) -> datetime:

@@ -6,7 +6,8 @@ API is called (on SQLite that would hold the write lock; on PostgreSQL, the acco
 1. a short transaction resolves the connected account and its credentials, refreshing an OAuth2
    token when due; it commits, so an account that turned EXPIRED stays EXPIRED;
 2. the HTTP call, outside any transaction, with the credential added and scrubbed from the answer;
-3. a short transaction writes the log, which meters the call in the same statement.
+3. the log, which meters the call, is queued and written in a batch after the answer
+   (tenantry.logs.queue); a call waits before step 1 when the queue is full.
 
 `execute` and `proxy` are what other domains (MCP) call; they take the process's ToolRuntime.
 """
@@ -44,6 +45,7 @@ from tenantry.errors import (
 )
 from tenantry.kit.time import utcnow
 from tenantry.logs import service as logs
+from tenantry.logs.queue import LogQueue
 from tenantry.models import ConnectedAccount
 from tenantry.settings import service as settings
 from tenantry.toolkits.catalog import Catalog, Toolkit, get_catalog
@@ -66,11 +68,12 @@ MAX_ERROR_DETAIL = 300
 
 @dataclass(frozen=True)
 class ToolRuntime:
-    """What executions need from the process: its sessions, its caches and its HTTP client."""
+    """What executions need from the process: its sessions, its caches, its HTTP client and its log queue."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
     cache: ProcessCache
     outbound: Outbound
+    logs: LogQueue
 
     @contextlib.asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
@@ -392,11 +395,6 @@ def _duration_ms(started: float) -> int:
     return max(0, round((time.perf_counter() - started) * 1000))
 
 
-async def _record(runtime: ToolRuntime, entry: logs.Entry) -> None:
-    async with runtime.writing() as session:
-        await logs.record(session, entry)
-
-
 # --- executing a tool ----------------------------------------------------------------------------
 
 
@@ -413,7 +411,7 @@ async def execute(
     session_id: str | None = None,
     request_id: str | None = None,
 ) -> schemas.ToolExecution:
-    """Runs a tool for the principal's project; its log is written and its call metered before it returns.
+    """Runs a tool for the principal's project; its log, which meters the call, is queued before it returns.
 
     Request errors (an unknown tool, invalid arguments, another project's account) raise; an
     account that cannot be used, or an API that fails, answers `successful: false` with a log.
@@ -429,6 +427,7 @@ async def execute(
     tool_call(tool, tool.request, "http://placeholder.invalid", arguments, NO_CREDENTIAL)
     config = await settings.read(runtime.cache, principal.project_id)
     store_data = config.log_visibility_setting == "show_all"
+    await runtime.logs.make_room()
 
     started_at, started = utcnow(), time.perf_counter()
     _, connection = await _resolve(
@@ -468,8 +467,7 @@ async def execute(
             "request": {"arguments": arguments, "connected_account_id": connection.account_id, "user_id": connection.user_id},
             "response": {"successful": error is None, "status": http_status, "data": data, "error": error},
         }
-    await _record(
-        runtime,
+    runtime.logs.put(
         logs.Entry(
             log_id=log_id,
             project_id=principal.project_id,
@@ -517,6 +515,7 @@ async def proxy(
         raise InvalidRequest.field("connected_account_id", "is required: the call is made with that account's credential")
     config = await settings.read(runtime.cache, principal.project_id)
     store_data = config.log_visibility_setting == "show_all"
+    await runtime.logs.make_room()
 
     started_at, started = utcnow(), time.perf_counter()
     toolkit, connection = await _resolve(
@@ -557,8 +556,7 @@ async def proxy(
             "response": {"status": response.status, "data": response.data, "error": failure},
         }
     log_id = logs.new_log_id()
-    await _record(
-        runtime,
+    runtime.logs.put(
         logs.Entry(
             log_id=log_id,
             project_id=principal.project_id,

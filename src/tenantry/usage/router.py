@@ -6,10 +6,12 @@ from fastapi import APIRouter, Path
 
 from tenantry.db import ReadSession
 from tenantry.errors import ProjectNotFound, Unauthenticated, responses
+from tenantry.logs.queue import LogsWritten
 from tenantry.usage import schemas, service
 from tenantry.usage.auth import ObservabilityRead, OrgUsageRead
 
-router = APIRouter(tags=["Usage"])
+# Tool calls are metered by their logs: this worker's queued ones are written first.
+router = APIRouter(tags=["Usage"], dependencies=[LogsWritten])
 
 EntityType = Annotated[schemas.EntityType, Path(description="`tool_calls` or `sessions`.")]
 

@@ -25,6 +25,7 @@ from tenantry.kit.inputs import NoNul
 from tenantry.kit.time import utcnow
 from tenantry.logs import schemas
 from tenantry.logs import service as logs
+from tenantry.logs.queue import LogsWritten
 from tenantry.settings import service as project_settings
 from tenantry.settings.schemas import LogVisibility
 
@@ -69,7 +70,7 @@ def _visibility_context(stored: LogVisibility) -> dict[str, Any]:
     return {"stores_data": stored == LogVisibility.show_all, "retention_days": get_settings().log_retention_days}
 
 
-@router.get(BASE)
+@router.get(BASE, dependencies=[LogsWritten])
 async def logs_page(
     request: Request,
     principal: OrgMember,
@@ -108,7 +109,7 @@ async def logs_page(
     )
 
 
-@router.get(BASE + "/{log_id}")
+@router.get(BASE + "/{log_id}", dependencies=[LogsWritten])
 async def log_page(
     request: Request,
     principal: OrgMember,

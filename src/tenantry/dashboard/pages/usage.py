@@ -11,6 +11,7 @@ from tenantry.dashboard.auth import DashProject, OrgMember, SignedIn, acting_for
 from tenantry.dashboard.repository import DAY_MS, DailyUsage
 from tenantry.dashboard.web import page, pages
 from tenantry.db import Session
+from tenantry.logs.queue import LogsWritten
 from tenantry.usage import schemas as usage_schemas
 from tenantry.usage import service as usage
 
@@ -23,7 +24,7 @@ def _day(day_number: int) -> datetime:
     return datetime.fromtimestamp(day_number * DAY_MS / 1000, UTC)
 
 
-@router.get("/orgs/{org_id}/projects/{project_id}/usage")
+@router.get("/orgs/{org_id}/projects/{project_id}/usage", dependencies=[LogsWritten])
 async def usage_page(
     request: Request, principal: OrgMember, signed_in: SignedIn, project: DashProject, session: Session, days: int = 30
 ) -> Response:
