@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.auth.principal import capability_principal
 from tenantry.connected_accounts import service
+from tenantry.connected_accounts.repository import ConnectedAccountRepository
 from tenantry.db import unit_of_work
 from tenantry.kit.time import utcnow
 from tenantry.models import ConnectedAccount
@@ -144,7 +145,10 @@ class TestRefresh:
         account_id = await self._active(client, project, oauth_config, oauth_provider)
         first_token = oauth_provider.issued_access_tokens[-1]
         async with unit_of_work(sessionmaker) as session:
-            account, credentials = await service.credentials_for_use(session, capability_principal(project.id), account_id)
+            principal = capability_principal(project.id)
+            loaded = await ConnectedAccountRepository(session, principal).get(account_id, for_update=True)
+            assert loaded is not None
+            account, credentials = await service.credentials_for_use(session, principal, loaded)
         assert credentials is not None and credentials["access_token"] != first_token
         assert credentials["access_token"] == oauth_provider.issued_access_tokens[-1]
         await unmask(client, project)
@@ -158,7 +162,10 @@ class TestRefresh:
         account_id = await self._active(client, project, oauth_config, oauth_provider)
         oauth_provider.revoke_refresh_tokens()
         async with unit_of_work(sessionmaker) as session:
-            account, credentials = await service.credentials_for_use(session, capability_principal(project.id), account_id)
+            principal = capability_principal(project.id)
+            loaded = await ConnectedAccountRepository(session, principal).get(account_id, for_update=True)
+            assert loaded is not None
+            account, credentials = await service.credentials_for_use(session, principal, loaded)
         assert credentials is None
         detail = (await client.get(f"/connected_accounts/{account_id}", headers=project.headers)).json()
         assert detail["status"] == "EXPIRED"

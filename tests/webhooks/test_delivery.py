@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.auth.principal import capability_principal
 from tenantry.connected_accounts import service as connected_accounts
+from tenantry.connected_accounts.repository import ConnectedAccountRepository
 from tenantry.db import unit_of_work
 from tenantry.kit.time import utcnow
 from tenantry.models import WebhookMessage, WebhookSubscription
@@ -108,7 +109,10 @@ class TestEveryEventType:
         oauth = await oauth_account(client, project, oauth_provider)
         oauth_provider.revoke_refresh_tokens()
         async with unit_of_work(sessionmaker) as session:
-            _, credentials = await connected_accounts.credentials_for_use(session, capability_principal(project.id), oauth)
+            principal = capability_principal(project.id)
+            loaded = await ConnectedAccountRepository(session, principal).get(oauth, for_update=True)
+            assert loaded is not None
+            _, credentials = await connected_accounts.credentials_for_use(session, principal, loaded)
         assert credentials is None
         link = (await client.post("/connected_accounts/link", json={"auth_config_id": stripe, "user_id": "u-link"}, headers=project.headers)).json()
         async with httpx.AsyncClient() as browser:

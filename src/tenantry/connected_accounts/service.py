@@ -503,13 +503,15 @@ async def reinitiate(
 # --- using -------------------------------------------------------------------------------------
 
 
-async def credentials_for_use(session: AsyncSession, principal: Principal, account_id: str) -> tuple[ConnectedAccount, dict[str, Any] | None]:
-    """The account and its credentials, refreshing an OAuth2 access token that has (nearly) expired.
+async def credentials_for_use(
+    session: AsyncSession, principal: Principal, account: ConnectedAccount
+) -> tuple[ConnectedAccount, dict[str, Any] | None]:
+    """The account's credentials, refreshing an OAuth2 access token that has (nearly) expired.
 
-    Returns no credentials when the account cannot be used; a refresh the provider rejects moves
-    it to EXPIRED, which the caller's transaction then commits.
+    The caller reads the account, for update when a refresh may be due (so two workers never
+    refresh one token at once). Returns no credentials when the account cannot be used; a
+    refresh the provider rejects moves it to EXPIRED, which the caller's transaction commits.
     """
-    account = await _require(session, principal, account_id, for_update=True)
     if account.status != schemas.Status.ACTIVE:
         return account, None
     values = await _secrets(session, account)

@@ -213,7 +213,7 @@ async def _connect(
     session: AsyncSession,
     principal: Principal,
     toolkit: Toolkit,
-    account_id: str,
+    account: ConnectedAccount,
     *,
     user_id: str | None,
     tool_slug: str | None,
@@ -224,9 +224,7 @@ async def _connect(
     Everything that refuses the request raises before credentials_for_use, which may change the
     account (a refresh, or EXPIRED); after it only failures are returned, so that change commits.
     """
-    account = await ConnectedAccountRepository(session, principal).get(account_id)
-    if account is None:
-        raise ConnectedAccountNotFound(f"Connected account '{account_id}' not found")
+    account_id = account.id
     if user_id is not None and account.user_id != user_id:
         raise InvalidRequest.field("connected_account_id", f"belongs to another user than {user_id!r}")
     if account.toolkit_slug != toolkit.slug:
@@ -249,7 +247,7 @@ async def _connect(
         connection.failure = f"Auth config {auth_config.id} of connected account {account.id} is disabled"
         return connection
     try:
-        account, values = await connected_accounts.credentials_for_use(session, principal, account.id)
+        account, values = await connected_accounts.credentials_for_use(session, principal, account)
     except oauth.ProviderUnavailable:
         connection.failure = f"Could not refresh the access token of connected account {account.id}: the provider is unavailable"
         return connection
@@ -321,11 +319,12 @@ async def _resolve_in(
         else:
             session = await stack.enter_async_context(unit_of_work(runtime.sessionmaker, read_only=True))
             runtime.cache.attach(session)
+        account = None
         if account_id is None:
             assert user_id is not None and toolkit is not None
             accounts = UserAccounts(session, principal)
-            account = await accounts.latest_active(user_id, toolkit.slug)
-            if account is None:
+            latest = await accounts.latest_active(user_id, toolkit.slug)
+            if latest is None:
                 if toolkit.no_auth:
                     return toolkit, Connection(user_id=user_id, base_url=toolkit.base_url, base_url_template=toolkit.base_url)
                 others = await accounts.statuses(user_id, toolkit.slug)
@@ -336,15 +335,19 @@ async def _resolve_in(
                     suggested_fix="Connect an account for this user (POST /api/v3.1/connected_accounts), or pass connected_account_id",
                     errors=["user_id: no active connected account for this toolkit"],
                 )
-            account_id = account.id
-        elif toolkit is None:
-            account = await ConnectedAccountRepository(session, principal).get(account_id)
+            account_id = latest.id
+            # A transaction that may refresh the token reads the account again, for update.
+            account = None if may_write else latest
+        if account is None:
+            # For update when the token may be refreshed here: see credentials_for_use.
+            account = await ConnectedAccountRepository(session, principal).get(account_id, for_update=may_write)
             if account is None:
                 raise ConnectedAccountNotFound(f"Connected account '{account_id}' not found")
+        if toolkit is None:
             toolkit = get_catalog().get(account.toolkit_slug)
             if toolkit is None:
                 raise InvalidRequest.field("connected_account_id", f"toolkit {account.toolkit_slug} is no longer offered by this server")
-        connection = await _connect(session, principal, toolkit, account_id, user_id=user_id, tool_slug=tool_slug, may_write=may_write)
+        connection = await _connect(session, principal, toolkit, account, user_id=user_id, tool_slug=tool_slug, may_write=may_write)
         return toolkit, connection
 
 
