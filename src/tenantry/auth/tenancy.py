@@ -94,6 +94,36 @@ def live_connected_accounts(principal: Principal) -> Select[tuple[ConnectedAccou
     )
 
 
+async def live_connected_account(
+    session: AsyncSession, principal: Principal, account_id: str, *, for_update: bool = False
+) -> ConnectedAccount | None:
+    """One of the calling project's live connected accounts (every execution reads one: see _PROJECT_OF_ORG)."""
+    template = _LIVE_ACCOUNT_FOR_UPDATE if for_update else _LIVE_ACCOUNT
+    return await session.scalar(template, {"project_id": _own_project_id(principal), "id": account_id})
+
+
+async def live_auth_config(
+    session: AsyncSession, principal: Principal, auth_config_id: str, *, for_update: bool = False
+) -> AuthConfig | None:
+    """One of the calling project's live auth configs (every execution reads one: see _PROJECT_OF_ORG)."""
+    template = _LIVE_AUTH_CONFIG_FOR_UPDATE if for_update else _LIVE_AUTH_CONFIG
+    return await session.scalar(template, {"project_id": _own_project_id(principal), "id": auth_config_id})
+
+
+_LIVE_ACCOUNT = select(ConnectedAccount).where(
+    ConnectedAccount.project_id == bindparam("project_id"),
+    ConnectedAccount.deleted_at.is_(None),
+    ConnectedAccount.id == bindparam("id"),
+)
+_LIVE_ACCOUNT_FOR_UPDATE = _LIVE_ACCOUNT.with_for_update()
+_LIVE_AUTH_CONFIG = select(AuthConfig).where(
+    AuthConfig.project_id == bindparam("project_id"),
+    AuthConfig.deleted_at.is_(None),
+    AuthConfig.id == bindparam("id"),
+)
+_LIVE_AUTH_CONFIG_FOR_UPDATE = _LIVE_AUTH_CONFIG.with_for_update()
+
+
 def delete_connected_accounts_of(auth_config: AuthConfig) -> Update:
     return update(ConnectedAccount).where(
         ConnectedAccount.project_id == auth_config.project_id,
@@ -218,14 +248,15 @@ async def project_of_org(
     if not ids.looks_like("pr", project_id):
         raise ProjectNotFound()
     template = _PROJECT_OF_ORG_FOR_UPDATE if for_update else _PROJECT_OF_ORG
-    project = await session.scalar(template.params(org_id=principal.org_id, project_id=project_id))
+    project = await session.scalar(template, {"org_id": principal.org_id, "project_id": project_id})
     if project is None:
         raise ProjectNotFound()
     return project
 
 
-# Built once: an SQLAlchemy statement costs about 100 µs to build and 2 µs to fill in, and this
-# one runs on every organization-key request that names a project.
+# Built once, its values bound when it runs: building an SQLAlchemy statement and its cache key
+# costs about 165 µs, `.params()` on a built one about 40 µs, values passed to execute nothing
+# measurable. This one runs on every organization-key request that names a project.
 _PROJECT_OF_ORG = live_projects(bindparam("org_id")).where(Project.id == bindparam("project_id"))  # type: ignore[arg-type]
 _PROJECT_OF_ORG_FOR_UPDATE = _PROJECT_OF_ORG.with_for_update()
 

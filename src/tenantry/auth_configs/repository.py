@@ -33,10 +33,7 @@ class AuthConfigRepository:
         await self._session.flush()
 
     async def get(self, auth_config_id: str, *, for_update: bool = False) -> AuthConfig | None:
-        statement = tenancy.live_auth_configs(self._principal).where(AuthConfig.id == auth_config_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return await self._session.scalar(statement)
+        return await tenancy.live_auth_config(self._session, self._principal, auth_config_id, for_update=for_update)
 
     def _filtered(self, filters: AuthConfigFilters) -> Select[tuple[AuthConfig]]:
         statement = tenancy.live_auth_configs(self._principal)

@@ -37,10 +37,7 @@ class ConnectedAccountRepository:
         await self._session.flush()
 
     async def get(self, account_id: str, *, for_update: bool = False) -> ConnectedAccount | None:
-        statement = tenancy.live_connected_accounts(self._principal).where(ConnectedAccount.id == account_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return await self._session.scalar(statement)
+        return await tenancy.live_connected_account(self._session, self._principal, account_id, for_update=for_update)
 
     async def of_auth_config(self, auth_config_id: str) -> Sequence[ConnectedAccount]:
         statement = tenancy.live_connected_accounts(self._principal).where(ConnectedAccount.auth_config_id == auth_config_id)
