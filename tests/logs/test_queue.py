@@ -76,6 +76,17 @@ class TestBatches:
         assert logs_queue.pending == 0 and logs_queue.refused == 1
         assert await stored(sessionmaker, [e.log_id for e in others]) == (4, 4)
 
+    async def test_a_refused_log_alone_is_not_retried_for_ever(
+        self, sessionmaker: async_sessionmaker[AsyncSession], project: ProjectWithKey
+    ) -> None:
+        logs_queue = queue(sessionmaker)
+        first = entry(project.id)
+        async with unit_of_work(sessionmaker) as session:
+            await logs.record(session, first)
+        logs_queue.put(entry(project.id, first.log_id))
+        await logs_queue.flush()
+        assert logs_queue.pending == 0 and logs_queue.refused == 1
+
     async def test_logs_of_a_purged_project_are_not_written(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         logs_queue = queue(sessionmaker)
         gone = entry("pr_PurgedLongAgo")

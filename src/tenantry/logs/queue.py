@@ -40,6 +40,9 @@ class LogQueue:
         # One writer at a time, so batches are written in the order their calls ended.
         self._writing = asyncio.Lock()
         self._batch_full = asyncio.Event()
+        # Logs ever queued, and ever written (or refused): a flush waits for those queued before it.
+        self._queued = 0
+        self._done = 0
         self.refused = 0
 
     @property
@@ -53,38 +56,44 @@ class LogQueue:
 
     def put(self, entry: Entry) -> None:
         self._pending.append(entry)
+        self._queued += 1
         if len(self._pending) >= self._batch_size:
             self._batch_full.set()
 
     async def flush(self) -> None:
-        """Writes every log queued before this call; on a database error they stay queued."""
+        """Writes every log queued before this call (not those queued while it runs, so that a
+        reader under load is not kept waiting); on a database error they stay queued."""
+        goal = self._queued
         async with self._writing:
-            while self._pending:
+            while self._done < goal and self._pending:
                 batch = self._pending[: self._batch_size]
                 del self._pending[: len(batch)]
-                try:
-                    await self._write(batch)
-                except Exception:
-                    self._pending[:0] = batch
-                    raise
+                await self._write(batch)
 
     async def _write(self, batch: list[Entry]) -> None:
         try:
-            async with unit_of_work(self._sessionmaker) as session:
-                await LogWriter(session).add_many(batch)
+            await self._insert(batch)
+            self._done += len(batch)
             return
         except Exception:
-            if len(batch) == 1:
+            if not await self._database_answers():
+                self._pending[:0] = batch
                 raise
-        for entry in batch:
+        # The database answers, so a row refused the batch: write them one at a time.
+        for index, entry in enumerate(batch):
             try:
-                async with unit_of_work(self._sessionmaker) as session:
-                    await LogWriter(session).add_many([entry])
+                await self._insert([entry])
             except Exception:
                 if not await self._database_answers():
+                    self._pending[:0] = batch[index:]
                     raise
                 self.refused += 1
                 logger.error("the database refused execution log %s; it is not stored", entry.log_id, exc_info=True)
+            self._done += 1
+
+    async def _insert(self, entries: list[Entry]) -> None:
+        async with unit_of_work(self._sessionmaker) as session:
+            await LogWriter(session).add_many(entries)
 
     async def _database_answers(self) -> bool:
         """Whether a failure was the row's (the database answers) or the database's own."""
