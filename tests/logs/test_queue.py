@@ -36,6 +36,14 @@ async def stored(sessionmaker: async_sessionmaker[AsyncSession], log_ids: list[s
     return rows or 0, metered or 0
 
 
+async def a_duplicate_of_a_stored_log(sessionmaker: async_sessionmaker[AsyncSession], project_id: str) -> Entry:
+    """An entry the database refuses: its log id is already stored."""
+    first = entry(project_id)
+    async with unit_of_work(sessionmaker) as session:
+        await logs.record(session, first)
+    return entry(project_id, first.log_id)
+
+
 class TestBatches:
     async def test_a_flush_writes_every_queued_log_with_its_usage_in_batches(
         self, sessionmaker: async_sessionmaker[AsyncSession], project: ProjectWithKey
@@ -66,10 +74,7 @@ class TestBatches:
         self, sessionmaker: async_sessionmaker[AsyncSession], project: ProjectWithKey
     ) -> None:
         logs_queue = queue(sessionmaker)
-        first = entry(project.id)
-        async with unit_of_work(sessionmaker) as session:
-            await logs.record(session, first)
-        duplicate, others = entry(project.id, first.log_id), [entry(project.id) for _ in range(4)]
+        duplicate, others = await a_duplicate_of_a_stored_log(sessionmaker, project.id), [entry(project.id) for _ in range(4)]
         for queued in [others[0], duplicate, *others[1:]]:
             logs_queue.put(queued)
         await logs_queue.flush()
@@ -80,10 +85,7 @@ class TestBatches:
         self, sessionmaker: async_sessionmaker[AsyncSession], project: ProjectWithKey
     ) -> None:
         logs_queue = queue(sessionmaker)
-        first = entry(project.id)
-        async with unit_of_work(sessionmaker) as session:
-            await logs.record(session, first)
-        logs_queue.put(entry(project.id, first.log_id))
+        logs_queue.put(await a_duplicate_of_a_stored_log(sessionmaker, project.id))
         await logs_queue.flush()
         assert logs_queue.pending == 0 and logs_queue.refused == 1
 
