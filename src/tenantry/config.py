@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     tool_max_response_bytes: int = Field(
         default=5 * 1024 * 1024, gt=0, description="A toolkit API's answer larger than this fails the execution."
     )
+    tool_max_connections: int = Field(
+        default=200, ge=1, description="Connections a worker keeps open to toolkit APIs at most (all hosts together)."
+    )
     log_retention_days: int = Field(default=365, ge=1, description="Tool execution logs older than this are deleted.")
     # Execution logs (and the usage they meter) are queued and written in batches (tenantry.logs.queue).
     log_flush_interval_seconds: float = Field(

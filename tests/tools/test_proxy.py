@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import ProjectWithKey
+from tests.factories import Org, ProjectWithKey, create_project
 from tests.fixtures.oauth_provider import Provider
 from tests.tools.helpers import connect
 
@@ -62,6 +62,21 @@ class TestTheCallersPart:
         [by_query] = oauth_provider.api.received(f"q{marker}")
         assert by_header["headers"]["x-api-key"] == header_account.secrets[0]
         assert by_query["query"] == [["api_key", query_account.secrets[0]]]
+
+    async def test_an_apis_cookie_never_travels_with_a_later_call(
+        self, client: httpx.AsyncClient, project: ProjectWithKey, other_org: Org, oauth_provider: Provider
+    ) -> None:
+        # One account's session cookie must not reach the API with another account's call.
+        other_project = await create_project(client, other_org)
+        first = await connect(client, project, "localkeyheader")
+        second = await connect(client, other_project, "localkeyheader")
+        marker = f"px-{secrets.token_hex(5)}"
+        given = await proxy(client, project, endpoint=f"/cookie-{marker}", method="GET", connected_account_id=first.id)
+        assert given.status_code == 200 and "set-cookie" not in given.json()["headers"]
+        for account, owner in ((first, project), (second, other_project)):
+            await proxy(client, owner, endpoint=f"/echo/{marker}-{account.id}", method="GET", connected_account_id=account.id)
+            [received] = oauth_provider.api.received(f"{marker}-{account.id}")
+            assert "cookie" not in received["headers"]
 
     async def test_an_absolute_url_on_another_host_is_refused(
         self, client: httpx.AsyncClient, project: ProjectWithKey, oauth_provider: Provider
