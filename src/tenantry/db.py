@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import aiosqlite
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import Executable, Row, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -169,6 +169,18 @@ async def unit_of_work(
             raise
         for callback in session.info.pop(_AFTER_COMMIT, []):
             callback()
+
+
+async def read_row(sessionmaker: async_sessionmaker[AsyncSession], statement: Executable, parameters: dict[str, Any]) -> Row[Any] | None:
+    """The first row of one read-only Core statement, in a transaction of its own, with no ORM session.
+
+    For the data plane's one read per tool call, where a session's bookkeeping costs more than
+    the statement itself.
+    """
+    engine: AsyncEngine = sessionmaker.kw["bind"]
+    async with engine.connect() as connection:
+        await connection.execution_options(**{_READ_ONLY: True})
+        return (await connection.execute(statement, parameters)).first()
 
 
 async def _request_session(request: Request, *, read_only: bool) -> AsyncIterator[AsyncSession]:

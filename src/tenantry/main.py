@@ -30,7 +30,7 @@ from tenantry.mcp.endpoint import McpEndpoint, build_server, call_tool
 from tenantry.projects import lifecycle as project_lifecycle
 from tenantry.ratelimits.limiter import RateLimiter, RateLimitHeaders
 from tenantry.tools.outbound import Outbound
-from tenantry.tools.service import ToolRuntime
+from tenantry.tools.runtime import ToolRuntime
 from tenantry.webhooks import events as webhook_events
 from tenantry.webhooks.delivery import Deliverer
 
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tools = ToolRuntime(
             sessionmaker,
             app.state.cache,
-            Outbound(settings.tool_timeout_seconds, settings.tool_max_response_bytes),
+            Outbound(settings.tool_timeout_seconds, settings.tool_max_response_bytes, settings.tool_max_connections),
             app.state.logs,
         )
         webhook_deliverer = Deliverer(sessionmaker, settings)

@@ -8,6 +8,7 @@ their starting point; no handler or service writes `org_id ==` or `project_id ==
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Delete, Select, Update, and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,6 +123,56 @@ _LIVE_AUTH_CONFIG = select(AuthConfig).where(
     AuthConfig.id == bindparam("id"),
 )
 _LIVE_AUTH_CONFIG_FOR_UPDATE = _LIVE_AUTH_CONFIG.with_for_update()
+
+
+def account_for_call(
+    principal: Principal, *, account_id: str | None = None, user_id: str | None = None, toolkit_slug: str | None = None
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement (and its values) that reads the row a tool call runs with, columns only.
+
+    One of the calling project's live accounts: by id, or else the user's latest ACTIVE one for
+    the toolkit; with its auth config's columns, NULL when that config is deleted or elsewhere.
+    """
+    project_id = _own_project_id(principal)
+    if account_id is not None:
+        return _ACCOUNT_FOR_CALL_BY_ID, {"project_id": project_id, "id": account_id}
+    return _LATEST_ACTIVE_ACCOUNT_FOR_CALL, {"project_id": project_id, "user_id": user_id, "toolkit_slug": toolkit_slug}
+
+
+_ACCOUNT_FOR_CALL = (
+    select(
+        ConnectedAccount.id,
+        ConnectedAccount.user_id,
+        ConnectedAccount.toolkit_slug,
+        ConnectedAccount.auth_scheme,
+        ConnectedAccount.status,
+        ConnectedAccount.secrets,
+        ConnectedAccount.token_expires_at,
+        AuthConfig.id.label("auth_config_id"),
+        AuthConfig.is_disabled.label("auth_config_disabled"),
+        AuthConfig.tool_access_config,
+    )
+    .outerjoin(
+        AuthConfig,
+        and_(
+            AuthConfig.id == ConnectedAccount.auth_config_id,
+            AuthConfig.project_id == ConnectedAccount.project_id,
+            AuthConfig.deleted_at.is_(None),
+        ),
+    )
+    .where(ConnectedAccount.project_id == bindparam("project_id"), ConnectedAccount.deleted_at.is_(None))
+)
+_ACCOUNT_FOR_CALL_BY_ID = _ACCOUNT_FOR_CALL.where(ConnectedAccount.id == bindparam("id"))
+# The same choice as UserAccounts.latest_active.
+_LATEST_ACTIVE_ACCOUNT_FOR_CALL = (
+    _ACCOUNT_FOR_CALL.where(
+        ConnectedAccount.user_id == bindparam("user_id"),
+        ConnectedAccount.toolkit_slug == bindparam("toolkit_slug"),
+        ConnectedAccount.status == "ACTIVE",
+    )
+    .order_by(ConnectedAccount.created_at.desc(), ConnectedAccount.id.desc())
+    .limit(1)
+)
 
 
 def delete_connected_accounts_of(auth_config: AuthConfig) -> Update:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from tenantry.auth.principal import Principal, project_principal
-from tenantry.tools.service import ToolRuntime
+from tenantry.tools.runtime import ToolRuntime
 
 ToolsRead = Annotated[Principal, Depends(project_principal)]
 ToolExecution = Annotated[Principal, Depends(project_principal)]

@@ -3,8 +3,10 @@
 An execution runs in three steps, so that no database transaction is open while the toolkit's
 API is called (on SQLite that would hold the write lock; on PostgreSQL, the account's row):
 
-1. a short transaction resolves the connected account and its credentials, refreshing an OAuth2
-   token when due; it commits, so an account that turned EXPIRED stays EXPIRED;
+1. the connected account and its credential are resolved (tenantry.tools.connections): one read
+   of the account's row when this worker already unsealed its credential, else a short
+   transaction that unseals it, refreshing an OAuth2 token when due; it commits, so an account
+   that turned EXPIRED stays EXPIRED;
 2. the HTTP call, outside any transaction, with the credential added and scrubbed from the answer;
 3. the log, which meters the call, is queued and written in a batch after the answer
    (tenantry.logs.queue); a call waits before step 1 when the queue is full.
@@ -15,47 +17,31 @@ API is called (on SQLite that would hold the write lock; on PostgreSQL, the acco
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.principal import Principal
 from tenantry.auth_configs.repository import AuthConfigRepository
-from tenantry.cache import ProcessCache
-from tenantry.connected_accounts import oauth
-from tenantry.connected_accounts import service as connected_accounts
-from tenantry.connected_accounts.repository import ConnectedAccountRepository
-from tenantry.db import unit_of_work
-from tenantry.errors import (
-    AccountNotActive,
-    ConnectedAccountNotFound,
-    InvalidRequest,
-    NoActiveConnection,
-    ToolNotAllowed,
-    ToolNotFound,
-    UpstreamFailed,
-)
+from tenantry.errors import AccountNotActive, InvalidRequest, ToolNotFound, UpstreamFailed
 from tenantry.kit.time import utcnow
 from tenantry.logs import service as logs
-from tenantry.logs.queue import LogQueue
-from tenantry.models import ConnectedAccount
 from tenantry.settings import service as settings
 from tenantry.toolkits.catalog import Catalog, Toolkit, get_catalog
 from tenantry.toolkits.service import DEFAULT_PAGE_SIZE, LATEST, OffsetCursor
 from tenantry.toolkits.spec import Tool
 from tenantry.tools import schemas
 from tenantry.tools.calls import proxy_call, tool_call
-from tenantry.tools.credentials import NO_CREDENTIAL, Credential, CredentialProblem, base_url_for, credential_for
-from tenantry.tools.outbound import Answer, HostPolicy, Outbound, OutboundError
-from tenantry.tools.repository import UserAccounts
+from tenantry.tools.connections import resolve
+from tenantry.tools.credentials import NO_CREDENTIAL, Credential
+from tenantry.tools.outbound import Answer, HostPolicy, OutboundError
+from tenantry.tools.runtime import ToolRuntime
 
 # The tool slug proxy calls are logged and metered under.
 PROXY_TOOL_SLUG = "PROXY_EXECUTE"
@@ -64,23 +50,6 @@ BASE_VERSION = "00000000_00"
 # Response headers that describe the connection or the original encoding, not the content.
 _HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "set-cookie", "upgrade"})
 MAX_ERROR_DETAIL = 300
-
-
-@dataclass(frozen=True)
-class ToolRuntime:
-    """What executions need from the process: its sessions, its caches, its HTTP client and its log queue."""
-
-    sessionmaker: async_sessionmaker[AsyncSession]
-    cache: ProcessCache
-    outbound: Outbound
-    logs: LogQueue
-
-    @contextlib.asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that writes (on SQLite it waits its turn in tenantry.db's writer queue)."""
-        async with unit_of_work(self.sessionmaker) as session:
-            self.cache.attach(session)
-            yield session
 
 
 # --- the catalog -------------------------------------------------------------------------------
@@ -192,165 +161,6 @@ async def toolkits_of_auth_configs(session: AsyncSession, principal: Principal, 
     return slugs
 
 
-# --- resolving the account ---------------------------------------------------------------------
-
-
-@dataclass
-class Connection:
-    """The account an execution runs with, and how its requests are made; or why they cannot be."""
-
-    account_id: str | None = None
-    auth_config_id: str | None = None
-    user_id: str | None = None
-    credential: Credential = NO_CREDENTIAL
-    base_url: str | None = None
-    # The base URL as the catalog writes it, placeholders in: what decides the hosts calls may reach.
-    base_url_template: str | None = None
-    failure: str | None = None
-
-
-async def _connect(
-    session: AsyncSession,
-    principal: Principal,
-    toolkit: Toolkit,
-    account: ConnectedAccount,
-    *,
-    user_id: str | None,
-    tool_slug: str | None,
-    may_write: bool,
-) -> Connection:
-    """Checks that the account may run this call, then unseals (and if due refreshes) its credentials.
-
-    Everything that refuses the request raises before credentials_for_use, which may change the
-    account (a refresh, or EXPIRED); after it only failures are returned, so that change commits.
-    """
-    account_id = account.id
-    if user_id is not None and account.user_id != user_id:
-        raise InvalidRequest.field("connected_account_id", f"belongs to another user than {user_id!r}")
-    if account.toolkit_slug != toolkit.slug:
-        raise InvalidRequest.field(
-            "connected_account_id", f"is a {account.toolkit_slug} account; this call is for toolkit {toolkit.slug}"
-        )
-    auth_config = await AuthConfigRepository(session, principal).get(account.auth_config_id)
-    if auth_config is None:
-        raise ConnectedAccountNotFound(f"Connected account '{account_id}' not found")
-    allowed = list((auth_config.tool_access_config or {}).get("tools_available_for_execution") or [])
-    if tool_slug is not None and allowed and tool_slug not in allowed:
-        raise ToolNotAllowed(
-            f"Auth config {auth_config.id} allows only {', '.join(allowed)} to execute, not {tool_slug}",
-            suggested_fix="Add the tool to tool_access_config.tools_available_for_execution of the auth config",
-        )
-    if not may_write and _refresh_due(account):
-        raise _RefreshDue()
-    connection = Connection(account.id, auth_config.id, account.user_id)
-    if auth_config.is_disabled:
-        connection.failure = f"Auth config {auth_config.id} of connected account {account.id} is disabled"
-        return connection
-    try:
-        account, values = await connected_accounts.credentials_for_use(session, principal, account)
-    except oauth.ProviderUnavailable:
-        connection.failure = f"Could not refresh the access token of connected account {account.id}: the provider is unavailable"
-        return connection
-    if values is None:
-        reason = f": {account.status_reason}" if account.status_reason else ""
-        connection.failure = f"Connected account {account.id} is {account.status}{reason}; only ACTIVE accounts can execute tools"
-        return connection
-    scheme = toolkit.scheme(account.auth_scheme)
-    if scheme is None:
-        connection.failure = f"Toolkit {toolkit.slug} no longer offers {account.auth_scheme}, the scheme of connected account {account.id}"
-        return connection
-    connection.base_url_template = toolkit.base_url_for(scheme.mode)
-    try:
-        connection.credential = credential_for(scheme, values)
-        connection.base_url = base_url_for(toolkit, scheme, values)
-    except CredentialProblem as problem:
-        connection.failure = f"Connected account {account.id} cannot be used: {problem}"
-    return connection
-
-
-class _RefreshDue(Exception):
-    """The account's OAuth2 token is due for a refresh: resolve again in a transaction that may write."""
-
-
-def _refresh_due(account: ConnectedAccount) -> bool:
-    # A minute beyond the refresh margin, so a token cannot fall due between this look and the
-    # unsealing that follows it in the same read-only transaction.
-    horizon = utcnow() + connected_accounts.REFRESH_MARGIN + timedelta(seconds=60)
-    return account.auth_scheme == "OAUTH2" and account.token_expires_at is not None and account.token_expires_at <= horizon
-
-
-async def _resolve(
-    runtime: ToolRuntime,
-    principal: Principal,
-    toolkit: Toolkit | None,
-    *,
-    account_id: str | None,
-    user_id: str | None,
-    tool_slug: str | None,
-) -> tuple[Toolkit, Connection]:
-    """The toolkit (the account's, when `toolkit` is None) and the connection the call runs with."""
-    if toolkit is not None and account_id is None and user_id is None:
-        if toolkit.no_auth:
-            return toolkit, Connection(base_url=toolkit.base_url, base_url_template=toolkit.base_url)
-        raise InvalidRequest.field(
-            "connected_account_id", f"is required (or user_id): toolkit {toolkit.slug} needs a connected account"
-        )
-    # Most calls only read here, so on SQLite they never queue for the write lock; a token that
-    # must be refreshed is resolved again in a writing transaction.
-    try:
-        return await _resolve_in(runtime, principal, toolkit, account_id=account_id, user_id=user_id, tool_slug=tool_slug, may_write=False)
-    except _RefreshDue:
-        return await _resolve_in(runtime, principal, toolkit, account_id=account_id, user_id=user_id, tool_slug=tool_slug, may_write=True)
-
-
-async def _resolve_in(
-    runtime: ToolRuntime,
-    principal: Principal,
-    toolkit: Toolkit | None,
-    *,
-    account_id: str | None,
-    user_id: str | None,
-    tool_slug: str | None,
-    may_write: bool,
-) -> tuple[Toolkit, Connection]:
-    async with contextlib.AsyncExitStack() as stack:
-        if may_write:
-            session = await stack.enter_async_context(runtime.writing())
-        else:
-            session = await stack.enter_async_context(unit_of_work(runtime.sessionmaker, read_only=True))
-            runtime.cache.attach(session)
-        account = None
-        if account_id is None:
-            assert user_id is not None and toolkit is not None
-            accounts = UserAccounts(session, principal)
-            latest = await accounts.latest_active(user_id, toolkit.slug)
-            if latest is None:
-                if toolkit.no_auth:
-                    return toolkit, Connection(user_id=user_id, base_url=toolkit.base_url, base_url_template=toolkit.base_url)
-                others = await accounts.statuses(user_id, toolkit.slug)
-                found = ", ".join(f"{count} {status}" for status, count in sorted(others.items()))
-                raise NoActiveConnection(
-                    f"User {user_id!r} has no ACTIVE connected account for toolkit {toolkit.slug}"
-                    + (f" (found: {found})" if found else ""),
-                    suggested_fix="Connect an account for this user (POST /api/v3.1/connected_accounts), or pass connected_account_id",
-                    errors=["user_id: no active connected account for this toolkit"],
-                )
-            account_id = latest.id
-            # A transaction that may refresh the token reads the account again, for update.
-            account = None if may_write else latest
-        if account is None:
-            # For update when the token may be refreshed here: see credentials_for_use.
-            account = await ConnectedAccountRepository(session, principal).get(account_id, for_update=may_write)
-            if account is None:
-                raise ConnectedAccountNotFound(f"Connected account '{account_id}' not found")
-        if toolkit is None:
-            toolkit = get_catalog().get(account.toolkit_slug)
-            if toolkit is None:
-                raise InvalidRequest.field("connected_account_id", f"toolkit {account.toolkit_slug} is no longer offered by this server")
-        connection = await _connect(session, principal, toolkit, account, user_id=user_id, tool_slug=tool_slug, may_write=may_write)
-        return toolkit, connection
-
-
 # --- what the API answered ------------------------------------------------------------------------
 
 
@@ -433,7 +243,7 @@ async def execute(
     await runtime.logs.make_room()
 
     started_at, started = utcnow(), time.perf_counter()
-    _, connection = await _resolve(
+    _, connection = await resolve(
         runtime, principal, toolkit, account_id=connected_account_id, user_id=user_id, tool_slug=tool.slug
     )
     data: dict[str, Any] = {}
@@ -521,7 +331,7 @@ async def proxy(
     await runtime.logs.make_room()
 
     started_at, started = utcnow(), time.perf_counter()
-    toolkit, connection = await _resolve(
+    toolkit, connection = await resolve(
         runtime, principal, None, account_id=request.connected_account_id, user_id=None, tool_slug=None
     )
     if connection.failure is None and connection.base_url is None:
