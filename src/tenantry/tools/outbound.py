@@ -122,11 +122,10 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 class Outbound:
     """The process's HTTP client for toolkit APIs: one keep-alive connection pool, shared by every call.
 
-    It is aiohttp's rather than httpx's. An execution's own work is a few hundred microseconds,
-    and measured against the same local API (docs/benchmarks.md §8) httpx spent about 570 µs of
-    CPU per request made one at a time and about 970 µs with 16 at once, its pool scanning every
-    connection on each request; aiohttp spent 60-150 µs either way. URLs are still parsed and
-    checked with httpx.URL, the same type the rest of the service uses.
+    It is aiohttp's rather than httpx's. Against the same local API (bench/http_clients.py,
+    docs/benchmarks.md §8) httpx spent about 710 µs of CPU per request made one at a time and
+    1,530 µs with 16 at once, its pool polling every connection on each request; aiohttp spent
+    190 µs and 100 µs. URLs are still parsed and checked with httpx.URL, as elsewhere in the service.
     """
 
     def __init__(self, timeout_seconds: float, max_response_bytes: int, max_connections: int = 200) -> None:
