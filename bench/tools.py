@@ -131,6 +131,9 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
                         result = wrk_request(url, headers, body, args, workdir)
                     if profile:
                         execute_frames = top_frames(profile)
+                        # The collapsed stacks themselves, for a flame graph or a closer look.
+                        kept = Path(args.output).with_suffix(f".{'sqlite' if database_url is None else 'postgresql'}.execute.prof")
+                        kept.write_bytes(profile.read_bytes())
                     runs[mode].append(result)
                     print(
                         f"{'sqlite' if database_url is None else 'postgresql'} round {round_number}/{args.rounds} {mode:8} "
