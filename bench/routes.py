@@ -671,6 +671,8 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
                 }  # fmt: skip
                 if profile:
                     result["concurrent_creates"]["top_frames"] = top_frames(profile)
+                    # The collapsed stacks themselves (not committed), for a closer look.
+                    Path(args.output).with_suffix(f".{backend}.concurrent.prof").write_bytes(profile.read_bytes())
                 # The same creates with no subscription to tell: what the events and their delivery cost.
                 expect(httpx.delete(f"{base_url}{PREFIX}/webhook_subscriptions/{world.subscription_id}", headers=world.headers("project")), 200, "unsubscribing")
                 result["concurrent_creates_without_webhook"] = concurrent_creates(args, base_url, world, workdir)
