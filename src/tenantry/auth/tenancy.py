@@ -163,16 +163,34 @@ _ACCOUNT_FOR_CALL = (
     .where(ConnectedAccount.project_id == bindparam("project_id"), ConnectedAccount.deleted_at.is_(None))
 )
 _ACCOUNT_FOR_CALL_BY_ID = _ACCOUNT_FOR_CALL.where(ConnectedAccount.id == bindparam("id"))
-# The same choice as UserAccounts.latest_active.
-_LATEST_ACTIVE_ACCOUNT_FOR_CALL = (
-    _ACCOUNT_FOR_CALL.where(
-        ConnectedAccount.user_id == bindparam("user_id"),
-        ConnectedAccount.toolkit_slug == bindparam("toolkit_slug"),
-        ConnectedAccount.status == "ACTIVE",
+
+
+async def latest_active_account(
+    session: AsyncSession, principal: Principal, user_id: str, toolkit_slug: str
+) -> ConnectedAccount | None:
+    """The user's most recently created ACTIVE live account for the toolkit, in the calling project."""
+    values = {"project_id": _own_project_id(principal), "user_id": user_id, "toolkit_slug": toolkit_slug}
+    return await session.scalar(_LATEST_ACTIVE_ACCOUNT, values)
+
+
+def _latest_active(statement: Select[Any]) -> Select[Any]:
+    """`statement` (over the project's live accounts) narrowed to the one a user's call picks."""
+    return (
+        statement.where(
+            ConnectedAccount.user_id == bindparam("user_id"),
+            ConnectedAccount.toolkit_slug == bindparam("toolkit_slug"),
+            ConnectedAccount.status == "ACTIVE",
+        )
+        .order_by(ConnectedAccount.created_at.desc(), ConnectedAccount.id.desc())
+        .limit(1)
     )
-    .order_by(ConnectedAccount.created_at.desc(), ConnectedAccount.id.desc())
-    .limit(1)
+
+
+# The same choice, as the ORM object and as a tool call's columns.
+_LATEST_ACTIVE_ACCOUNT = _latest_active(
+    select(ConnectedAccount).where(ConnectedAccount.project_id == bindparam("project_id"), ConnectedAccount.deleted_at.is_(None))
 )
+_LATEST_ACTIVE_ACCOUNT_FOR_CALL = _latest_active(_ACCOUNT_FOR_CALL)
 
 
 def delete_connected_accounts_of(auth_config: AuthConfig) -> Update:

@@ -155,7 +155,7 @@ async def _resolve_in(
     tool_slug: str | None,
     may_write: bool,
 ) -> tuple[Toolkit, Connection]:
-    async with runtime.writing() if may_write else runtime.reading() as session:
+    async with runtime.transaction(read_only=not may_write) as session:
         account = None
         if account_id is None:
             assert user_id is not None and toolkit is not None

@@ -16,17 +16,7 @@ class UserAccounts:
         self._principal = principal
 
     async def latest_active(self, user_id: str, toolkit_slug: str) -> ConnectedAccount | None:
-        statement = (
-            tenancy.live_connected_accounts(self._principal)
-            .where(
-                ConnectedAccount.user_id == user_id,
-                ConnectedAccount.toolkit_slug == toolkit_slug,
-                ConnectedAccount.status == "ACTIVE",
-            )
-            .order_by(ConnectedAccount.created_at.desc(), ConnectedAccount.id.desc())
-            .limit(1)
-        )
-        return await self._session.scalar(statement)
+        return await tenancy.latest_active_account(self._session, self._principal, user_id, toolkit_slug)
 
     async def statuses(self, user_id: str, toolkit_slug: str) -> dict[str, int]:
         """How many of the user's accounts for the toolkit are in each status."""

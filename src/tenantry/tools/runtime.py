@@ -24,15 +24,9 @@ class ToolRuntime:
     logs: LogQueue
 
     @contextlib.asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that only reads (on SQLite it takes no write lock)."""
-        async with unit_of_work(self.sessionmaker, read_only=True) as session:
-            self.cache.attach(session)
-            yield session
-
-    @contextlib.asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that writes (on SQLite it waits its turn in tenantry.db's writer queue)."""
-        async with unit_of_work(self.sessionmaker) as session:
+    async def transaction(self, *, read_only: bool) -> AsyncIterator[AsyncSession]:
+        """A transaction whose changes reach this worker's caches; on SQLite a read-only one takes
+        no write lock, and a writing one waits its turn in tenantry.db's writer queue."""
+        async with unit_of_work(self.sessionmaker, read_only=read_only) as session:
             self.cache.attach(session)
             yield session
