@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
+import re
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
 from tenantry.config import Settings
 from tenantry.webhooks import signing, urls
+from tenantry.webhooks.delivery import Deliverer
 from tests.webhooks.receiver import (
     Delivery,
     SignatureRejected,
@@ -52,23 +56,64 @@ class TestUrls:
         with pytest.raises(urls.UnsafeUrl, match=problem):
             await urls.check(url)
         with pytest.raises(urls.UnsafeUrl, match=problem):
-            await urls.destination(url)
+            await _before_connecting(url)
 
     async def test_public_addresses_are_accepted(self, strict: None) -> None:
         assert await urls.check("https://93.184.215.14/hook?x=1") == "https://93.184.215.14/hook?x=1"
-        assert (await urls.destination("https://93.184.215.14:8443/hook")).url == "https://93.184.215.14:8443/hook"
+        urls.check_before_sending("https://93.184.215.14:8443/hook")
 
-    async def test_a_name_is_pinned_to_the_address_that_was_checked(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def test_the_client_is_handed_only_the_addresses_that_were_checked(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(urls, "get_settings", lambda: Settings(webhook_allow_private_urls=True, webhook_allow_http=False))
-        target = await urls.destination("https://localhost:8443/a/b?c=d")
-        assert target.url == "https://127.0.0.1:8443/a/b?c=d"
-        assert target.headers == {"host": "localhost:8443"} and target.extensions == {"sni_hostname": "localhost"}
+        resolved = await urls.CheckingResolver().resolve("localhost", 8443)
+        assert {(entry["hostname"], entry["port"]) for entry in resolved} == {("localhost", 8443)}
+        assert {entry["host"] for entry in resolved} <= {"127.0.0.1", "::1"}
+
+    async def test_a_name_that_rebinds_to_a_private_address_is_refused_as_the_client_connects(
+        self, strict: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        answers = iter([["93.184.215.14"], ["10.0.0.8"]])
+
+        async def rebinding(host: str, port: int) -> list[urls.IPAddress]:
+            return [ipaddress.ip_address(address) for address in next(answers)]
+
+        monkeypatch.setattr(urls, "_resolve", rebinding)
+        assert await urls.check("https://rebinding.example/hook") == "https://rebinding.example/hook"
+        with pytest.raises(urls.UnsafeUrl, match=r"rebinding.example \(10.0.0.8\), a private address"):
+            await urls.CheckingResolver().resolve("rebinding.example", 443)
+
+    async def test_an_attempt_to_a_name_of_a_forbidden_address_is_not_sent(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        settings = Settings(webhook_allow_private_urls=False, webhook_allow_http=True)
+        monkeypatch.setattr(urls, "get_settings", lambda: settings)
+        deliverer = Deliverer(None, settings)  # type: ignore[arg-type] - an attempt touches no database
+        try:
+            result = await deliverer._attempt("http://localhost:9/hook", "V3", "msg_x", "{}", [signing.new_secret()])
+        finally:
+            await deliverer.aclose()
+        assert result.status_code is None and re.fullmatch(
+            r"Not sent: the URL points at localhost \((127\.0\.0\.1|::1)\), a loopback address; webhooks only go to public addresses",
+            result.error or "",
+        )
 
     async def test_a_name_that_does_not_resolve(self, strict: None) -> None:
         # Accepted for a subscription (its receiver may come up later), refused for an attempt.
         assert await urls.check("https://receiver.invalid/hook") == "https://receiver.invalid/hook"
         with pytest.raises(urls.UnsafeUrl, match="does not resolve"):
-            await urls.destination("https://receiver.invalid/hook")
+            await _before_connecting("https://receiver.invalid/hook")
+
+
+async def _before_connecting(url: str) -> None:
+    """What an attempt checks before and as it connects to `url`."""
+    urls.check_before_sending(url)
+    parts = urlsplit(url)
+    if ipaddress_or_none(parts.hostname or "") is None:
+        await urls.CheckingResolver().resolve(parts.hostname or "", parts.port or 443)
+
+
+def ipaddress_or_none(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def _delivery(header: str, body: bytes, message_id: str = "msg_2f1c9e4a-3b6d-4a1e-9c2f-7d8e5a6b4c31") -> Delivery:

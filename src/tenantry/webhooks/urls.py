@@ -2,9 +2,11 @@
 
 A URL is checked when a subscription is created or changed (literal addresses and names that
 resolve to forbidden ones are refused at once), and again before every attempt, because a name
-can resolve somewhere else later. The attempt then connects to the very address that was checked,
-with the name kept for the Host header and TLS, so a name that changes its answer between the
-check and the connection (DNS rebinding) cannot steer a delivery into a private network.
+can resolve somewhere else later. An attempt's connection is made only to addresses that were
+checked: the delivery client resolves names through `CheckingResolver`, which refuses a name when
+any of its addresses is forbidden and hands the client the very addresses it checked, so a name
+that changes its answer between the check and the connection (DNS rebinding) cannot steer a
+delivery into a private network. The name itself stays in the URL, for the Host header and TLS.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit
+
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from tenantry.config import get_settings
 
@@ -25,15 +27,6 @@ RESOLVE_TIMEOUT_SECONDS = 2.0
 
 class UnsafeUrl(Exception):
     """The URL may not be delivered to; the message says why in words a user can act on."""
-
-
-@dataclass(frozen=True)
-class Destination:
-    """How to reach a checked URL: the address-pinned URL, and the headers and TLS name it needs."""
-
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    extensions: dict[str, Any] = field(default_factory=dict)
 
 
 def _literal_address(host: str) -> IPAddress | None:
@@ -121,25 +114,44 @@ async def check(url: str) -> str:
     return url
 
 
-async def destination(url: str) -> Destination:
-    """Where one attempt connects: a checked address of the URL's host. Raises UnsafeUrl."""
+def check_before_sending(url: str) -> None:
+    """Checks what an attempt can check without I/O: the URL's form, and its address when it is
+    literal (a client does not resolve those). Names are checked by `CheckingResolver` as the
+    connection is made. Raises UnsafeUrl."""
     parts = _parts(url)
     host = parts.hostname or ""
     literal = _literal_address(host)
     if literal is not None:
         _check_all(host, [literal])
-        return Destination(url)
+
+
+async def checked_addresses(host: str, port: int) -> list[IPAddress]:
+    """The addresses `host` resolves to now, when every one of them may be delivered to."""
     try:
-        addresses = await _resolve(host, _port(parts))
+        addresses = await _resolve(host, port)
     except OSError as exc:
         raise UnsafeUrl(f"host {host} does not resolve ({exc.strerror or exc})") from None
     if not addresses:
         raise UnsafeUrl(f"host {host} does not resolve")
     _check_all(host, addresses)
-    address = addresses[0]
-    shown = f"[{address}]" if address.version == 6 else str(address)
-    netloc = f"{shown}:{parts.port}" if parts.port else shown
-    pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    host_header = f"{host}:{parts.port}" if parts.port else host
-    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return Destination(pinned, {"host": host_header}, extensions)
+    return addresses
+
+
+class CheckingResolver(AbstractResolver):
+    """aiohttp's name lookups for deliveries: only checked addresses come back (or UnsafeUrl)."""
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in await checked_addresses(host, port)
+        ]
+
+    async def close(self) -> None:
+        return None
