@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -38,12 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
-
 from harness import (
     add_backend_arguments,
     backends,
@@ -53,6 +50,9 @@ from harness import (
     environment,
     expect,
     markdown_table,
+    pin_this_process,
+    profiled,
+    top_frames,
     stop_cleanly_on_sigterm,
     temporary_directory,
     tenantry_cli,
@@ -62,6 +62,8 @@ from harness import (
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
+# The server has a core of its own; the receiver and this process (which emits) share the other.
+SERVER_CPU, RECEIVER_CPU = "0", "1"
 EVENT = "composio.connected_account.active"
 TOGGLED = ("composio.connected_account.disabled", "composio.connected_account.active")
 
@@ -69,37 +71,52 @@ TOGGLED = ("composio.connected_account.disabled", "composio.connected_account.ac
 # --- the receiver (its own uvicorn process) ----------------------------------------------------
 
 
-def receiver_app() -> Starlette:
-    """Answers 200 to every delivery and remembers, per path, when each webhook-id first arrived."""
+def receiver_app() -> Any:
+    """Answers 200 to every delivery and remembers, per path, when each webhook-id first arrived.
+
+    A bare ASGI callable rather than a framework's app, so that the receiver costs little of the
+    machine beside the server it measures: on uvicorn with httptools it takes several thousand
+    POSTs a second on one core.
+    """
     first_seen: dict[str, dict[str, float]] = {}
     arrivals: dict[str, int] = {}
 
-    async def hook(request: Request) -> PlainTextResponse:
-        await request.body()
-        path = request.path_params["path"]
-        arrivals[path] = arrivals.get(path, 0) + 1
-        first_seen.setdefault(path, {}).setdefault(request.headers.get("webhook-id") or secrets.token_hex(8), time.time())
-        return PlainTextResponse("ok")
+    async def reply(send: Any, status: int, body: bytes, content_type: bytes = b"text/plain") -> None:
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type)]})
+        await send({"type": "http.response.body", "body": body})
 
-    async def stats(request: Request) -> JSONResponse:
-        path = request.path_params["path"]
-        moments = sorted(first_seen.get(path, {}).values())
-        return JSONResponse(
-            {
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        kind, _, path = scope["path"].strip("/").partition("/")
+        if kind == "hook" and scope["method"] == "POST":
+            more = True
+            while more:
+                more = (await receive()).get("more_body", False)
+            arrivals[path] = arrivals.get(path, 0) + 1
+            webhook_id = next((value.decode() for name, value in scope["headers"] if name == b"webhook-id"), secrets.token_hex(8))
+            first_seen.setdefault(path, {}).setdefault(webhook_id, time.time())
+            await reply(send, 200, b"ok")
+        elif kind == "stats":
+            seen = first_seen.get(path, {})
+            moments = sorted(seen.values())
+            stats: dict[str, Any] = {
                 "unique": len(moments),
                 "arrivals": arrivals.get(path, 0),
                 "first": moments[0] if moments else None,
                 "last": moments[-1] if moments else None,
             }
-        )
+            if scope.get("query_string") == b"times=1":
+                stats["times"] = seen
+            await reply(send, 200, json.dumps(stats).encode(), b"application/json")
+        else:
+            await reply(send, 404, b"not found")
 
-    return Starlette(
-        routes=[Route("/hook/{path}", hook, methods=["POST"]), Route("/stats/{path}", stats, methods=["GET"])]
-    )
+    return app
 
 
-def receiver_stats(hook: str) -> dict[str, Any]:
-    return dict(httpx.get(hook.replace("/hook/", "/stats/")).json())
+def receiver_stats(hook: str, times: bool = False) -> dict[str, Any]:
+    return dict(httpx.get(hook.replace("/hook/", "/stats/"), params={"times": 1} if times else None, timeout=60).json())
 
 
 def wait_for_deliveries(hook: str, count: int, timeout: float = 600) -> dict[str, Any]:
@@ -157,18 +174,20 @@ def subscribe(client: httpx.Client, project: dict[str, str], url: str, enabled_e
 
 
 async def post_bare(url: str, bodies: list[bytes], concurrency: int) -> float:
-    """The receiver's capacity: the same POSTs from a bare client; returns messages/s."""
+    """The receiver's capacity: the same POSTs from a bare client (aiohttp, as the server's); messages/s."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with aiohttp.ClientSession() as client:
 
         async def worker() -> None:
             while not queue.empty():
                 body = queue.get_nowait()
-                response = await client.post(url, content=body, headers={"content-type": "application/json", "webhook-id": f"msg_{secrets.token_hex(16)}"})
-                if response.status_code != 200:
-                    raise BenchmarkError(f"the receiver answered {response.status_code}")
+                headers = {"content-type": "application/json", "webhook-id": f"msg_{secrets.token_hex(16)}"}
+                async with client.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise BenchmarkError(f"the receiver answered {response.status}")
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -193,6 +212,57 @@ async def emit_backlog(database_url: str, project_id: str, count: int) -> list[s
         return sent
     finally:
         await engine.dispose()
+
+
+async def emit_steadily(database_url: str, project_id: str, rate: float, duration: float, tick: float) -> dict[str, float]:
+    """Emits `rate` events a second for `duration` seconds, one transaction every `tick` seconds
+    (as a stream of requests would commit them); returns each message id's commit moment."""
+    from tenantry.db import create_engine, create_sessionmaker, unit_of_work
+    from tenantry.webhooks import events
+
+    engine = create_engine(database_url)
+    sessionmaker = create_sessionmaker(engine)
+    committed: dict[str, float] = {}
+    per_tick = max(1, round(rate * tick))
+    try:
+        started = time.monotonic()
+        for number in range(int(duration / tick)):
+            pause = started + number * tick - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            async with unit_of_work(sessionmaker) as session:
+                sent = []
+                for serial in range(number * per_tick, (number + 1) * per_tick):
+                    data = {"id": f"ca_{serial:012d}", "status": "ACTIVE", "user_id": f"user-{serial}", "toolkit": {"slug": "stripe"}}
+                    message_id = await events.emit(session, project_id, EVENT, data)
+                    if message_id is None:
+                        raise BenchmarkError("the subscription did not take the event")
+                    sent.append(message_id)
+            moment = time.time()
+            committed.update((message_id, moment) for message_id in sent)
+        return committed
+    finally:
+        await engine.dispose()
+
+
+def sustained(database_url: str, project: dict[str, str], hook: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Events emitted at a steady rate by another process, delivered as they come: the rate
+    delivered, and how long each event took from its commit to its first arrival."""
+    emitted_at = asyncio.run(emit_steadily(database_url, project["id"], args.rate, args.duration, args.tick))
+    emitted_for = max(emitted_at.values()) - min(emitted_at.values())
+    stats = wait_for_deliveries(hook, len(emitted_at))
+    arrived = receiver_stats(hook, times=True)["times"]
+    delays = [(arrived[message_id] - moment) * 1000 for message_id, moment in emitted_at.items()]
+    first = min(emitted_at.values())
+    return {
+        "messages": len(emitted_at),
+        "emitted_per_second": len(emitted_at) / emitted_for,
+        "delivered_per_second": len(emitted_at) / (stats["last"] - first),
+        "emit_to_delivery_p50_ms": statistics.median(delays),
+        "emit_to_delivery_p99_ms": percentile(delays, 0.99),
+        "emit_to_delivery_max_ms": max(delays),
+        "arrivals": stats["arrivals"],
+    }
 
 
 async def create_accounts(base_url: str, project: dict[str, str], count: int, concurrency: int) -> float:
@@ -244,93 +314,133 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
     tenantry_cli("db", "upgrade", env=env)
     org_key = json.loads(tenantry_cli("org", "create", "bench-webhooks", "--json", env=env))["api_key"]
     # One receiver path per measurement, so a late or repeated delivery of one cannot count in another.
-    hooks = {phase: f"{receiver}/hook/{phase}-{secrets.token_hex(4)}" for phase in ("emit", "stream", "drain", "bare")}
+    hooks = {phase: f"{receiver}/hook/{phase}-{secrets.token_hex(4)}" for phase in ("emit", "stream", "sustained", "drain", "bare")}
     result: dict[str, Any] = {}
 
-    with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir) as base_url:
+    with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir, cpus=SERVER_CPU) as base_url:
         with httpx.Client(base_url=f"{base_url}/api/v3.1", timeout=60) as client:
-            quiet, uninterested, subscribed, streamed, drained = (create_project(client, org_key) for _ in range(5))
+            quiet, uninterested, subscribed, streamed, steady, drained = (create_project(client, org_key) for _ in range(6))
             subscribe(client, uninterested, hooks["emit"], ["composio.connected_account.expired"])
-            for project, phase in ((subscribed, "emit"), (streamed, "stream"), (drained, "drain")):
+            for project, phase in ((subscribed, "emit"), (streamed, "stream"), (steady, "sustained"), (drained, "drain")):
                 subscribe(client, project, hooks[phase], [EVENT, *TOGGLED[:1]])
 
-            # Emit cost: interleaved rounds over three projects, one account each.
-            accounts = {}
-            for name, project in (("no subscription", quiet), ("not subscribed to the event", uninterested), ("subscribed", subscribed)):
-                response = client.post("/connected_accounts", json=account_body(project, 0), headers={"x-api-key": project["key"]})
-                accounts[name] = (project, expect(response, 201, "create an account").json()["id"], [True])
-            timings: dict[str, list[float]] = {name: [] for name in accounts}
-            for name, (project, account_id, enabled) in accounts.items():  # warm-up
-                latencies(client, project, account_id, 20, enabled, args.gap / 1000)
-            per_round = max(1, args.requests // args.rounds)
-            for _ in range(args.rounds):
-                for name, (project, account_id, enabled) in accounts.items():
-                    timings[name] += latencies(client, project, account_id, per_round, enabled, args.gap / 1000)
-            result["emit_cost"] = {
-                name: {
-                    "requests": len(values),
-                    "p50_ms": statistics.median(values),
-                    "p90_ms": percentile(values, 0.90),
-                    "p99_ms": percentile(values, 0.99),
+            if "emit" in args.phases:
+                # Emit cost: interleaved rounds over three projects, one account each.
+                accounts = {}
+                for name, project in (("no subscription", quiet), ("not subscribed to the event", uninterested), ("subscribed", subscribed)):
+                    response = client.post("/connected_accounts", json=account_body(project, 0), headers={"x-api-key": project["key"]})
+                    accounts[name] = (project, expect(response, 201, "create an account").json()["id"], [True])
+                timings: dict[str, list[float]] = {name: [] for name in accounts}
+                for name, (project, account_id, enabled) in accounts.items():  # warm-up
+                    latencies(client, project, account_id, 20, enabled, args.gap / 1000)
+                per_round = max(1, args.requests // args.rounds)
+                for _ in range(args.rounds):
+                    for name, (project, account_id, enabled) in accounts.items():
+                        timings[name] += latencies(client, project, account_id, per_round, enabled, args.gap / 1000)
+                result["emit_cost"] = {
+                    name: {
+                        "requests": len(values),
+                        "p50_ms": statistics.median(values),
+                        "p90_ms": percentile(values, 0.90),
+                        "p99_ms": percentile(values, 0.99),
+                    }
+                    for name, values in timings.items()
                 }
-                for name, values in timings.items()
-            }
-            expected = per_round * args.rounds + 20 + 1
-            result["emit_cost_deliveries"] = wait_for_deliveries(hooks["emit"], expected)
+                expected = per_round * args.rounds + 20 + 1
+                result["emit_cost_deliveries"] = wait_for_deliveries(hooks["emit"], expected)
 
-            # End to end through the API, and the same requests with no subscription as a baseline.
-            started = time.time()
-            asyncio.run(create_accounts(f"{base_url}/api/v3.1", quiet, args.api_events, args.api_concurrency))
-            baseline_rate = args.api_events / (time.time() - started)
-            started = asyncio.run(create_accounts(f"{base_url}/api/v3.1", streamed, args.api_events, args.api_concurrency))
-            stats = wait_for_deliveries(hooks["stream"], args.api_events)
-            result["end_to_end"] = {
-                "messages": args.api_events,
-                "clients": args.api_concurrency,
-                "messages_per_second": args.api_events / (stats["last"] - started),
-                "baseline_requests_per_second_without_subscription": baseline_rate,
-                "arrivals": stats["arrivals"],
-            }
+            if "stream" in args.phases:
+                # End to end through the API, and the same requests with no subscription as a baseline.
+                started = time.time()
+                asyncio.run(create_accounts(f"{base_url}/api/v3.1", quiet, args.api_events, args.api_concurrency))
+                baseline_rate = args.api_events / (time.time() - started)
+                started = asyncio.run(create_accounts(f"{base_url}/api/v3.1", streamed, args.api_events, args.api_concurrency))
+                stats = wait_for_deliveries(hooks["stream"], args.api_events)
+                result["end_to_end"] = {
+                    "messages": args.api_events,
+                    "clients": args.api_concurrency,
+                    "messages_per_second": args.api_events / (stats["last"] - started),
+                    "baseline_requests_per_second_without_subscription": baseline_rate,
+                    "arrivals": stats["arrivals"],
+                }
 
-    # Drain: a backlog written while no server runs, delivered by a fresh one.
-    asyncio.run(emit_backlog(url, drained["id"], args.messages))
-    with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir):
-        stats = wait_for_deliveries(hooks["drain"], args.messages)
-    bodies = [json.dumps({"id": f"msg_{n}", "type": EVENT, "data": {"id": f"ca_{n:012d}"}}).encode() for n in range(args.messages)]
-    bare_rate = asyncio.run(post_bare(hooks["bare"], bodies, args.outbox_concurrency))
-    result["drain"] = {
-        "messages": args.messages,
-        "messages_per_second": (args.messages - 1) / (stats["last"] - stats["first"]),
-        "bare_client_messages_per_second": bare_rate,
-        "arrivals": stats["arrivals"],
-    }
+            if "sustained" in args.phases:
+                result["sustained"] = sustained(url, steady, hooks["sustained"], args)
+
+    if "drain" in args.phases:
+        # Drain: a backlog written while no server runs, delivered by a fresh one.
+        asyncio.run(emit_backlog(url, drained["id"], args.messages))
+        with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir, cpus=SERVER_CPU) as base_url:
+            profile = workdir / "drain.prof" if args.profile else None
+            with profiled(base_url, profile) if profile else contextlib.nullcontext():
+                stats = wait_for_deliveries(hooks["drain"], args.messages)
+            if profile:
+                kept = Path(args.output).with_suffix(f".{'sqlite' if database_url is None else 'postgresql'}.drain.prof")
+                kept.write_bytes(profile.read_bytes())
+                result["drain_profile_top"] = top_frames(profile)
+        bodies = [json.dumps({"id": f"msg_{n}", "type": EVENT, "data": {"id": f"ca_{n:012d}"}}).encode() for n in range(args.messages)]
+        bare_rate = asyncio.run(post_bare(hooks["bare"], bodies, args.outbox_concurrency))
+        result["drain"] = {
+            "messages": args.messages,
+            "messages_per_second": (args.messages - 1) / (stats["last"] - stats["first"]),
+            "bare_client_messages_per_second": bare_rate,
+            "arrivals": stats["arrivals"],
+        }
     return result
 
 
 def render(results: dict[str, Any]) -> str:
     sections = []
-    throughput = []
-    for backend, result in results.items():
-        drain, stream = result["drain"], result["end_to_end"]
-        throughput.append(
-            [
-                backend,
-                f"{drain['messages_per_second']:.0f}",
-                f"{drain['bare_client_messages_per_second']:.0f}",
-                f"{drain['messages_per_second'] / drain['bare_client_messages_per_second']:.2f}",
-                f"{stream['messages_per_second']:.0f}",
-                f"{stream['baseline_requests_per_second_without_subscription']:.0f}",
-                f"{stream['messages_per_second'] / stream['baseline_requests_per_second_without_subscription']:.2f}",
-            ]
+    steady = [
+        [
+            backend,
+            f"{run['emitted_per_second']:.0f}",
+            f"{run['delivered_per_second']:.0f}",
+            f"{run['emit_to_delivery_p50_ms']:.0f}",
+            f"{run['emit_to_delivery_p99_ms']:.0f}",
+            f"{run['emit_to_delivery_max_ms']:.0f}",
+            f"{run['messages']} / {run['arrivals']}",
+        ]
+        for backend, result in results.items()
+        if (run := result.get("sustained"))
+    ]
+    if steady:
+        sections.append(
+            "sustained: events emitted at a steady rate by another process, delivered as they come\n\n"
+            + markdown_table(
+                ["database", "emitted/s", "delivered/s", "commit→arrival p50 ms", "p99 ms", "max ms", "messages / arrivals"], steady
+            )
         )
-    sections.append(
-        markdown_table(
-            ["database", "drain msg/s", "bare client msg/s", "ratio", "end-to-end msg/s", "same requests, no subscription req/s", "ratio"],
-            throughput,
+    drains = [
+        [
+            backend,
+            f"{drain['messages_per_second']:.0f}",
+            f"{drain['bare_client_messages_per_second']:.0f}",
+            f"{drain['messages_per_second'] / drain['bare_client_messages_per_second']:.2f}",
+        ]
+        for backend, result in results.items()
+        if (drain := result.get("drain"))
+    ]
+    if drains:
+        sections.append("drain: a backlog delivered by a server that starts\n\n" + markdown_table(["database", "drain msg/s", "bare client msg/s", "ratio"], drains))
+    streams = [
+        [
+            backend,
+            f"{stream['messages_per_second']:.0f}",
+            f"{stream['baseline_requests_per_second_without_subscription']:.0f}",
+            f"{stream['messages_per_second'] / stream['baseline_requests_per_second_without_subscription']:.2f}",
+        ]
+        for backend, result in results.items()
+        if (stream := result.get("end_to_end"))
+    ]
+    if streams:
+        sections.append(
+            "end to end: accounts created through the API, each an event\n\n"
+            + markdown_table(["database", "end-to-end msg/s", "same requests, no subscription req/s", "ratio"], streams)
         )
-    )
     for backend, result in results.items():
-        cost = result["emit_cost"]
+        if not (cost := result.get("emit_cost")):
+            continue
         base = cost["no subscription"]
         rows = [
             [
@@ -359,6 +469,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the emit cost")
     parser.add_argument("--gap", type=float, default=100.0, help="milliseconds between two timed status changes")
     parser.add_argument("--outbox-concurrency", type=int, default=32, help="the servers' TENANTRY_OUTBOX_CONCURRENCY")
+    parser.add_argument("--rate", type=float, default=1000.0, help="events a second emitted in the sustained phase")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds the sustained phase emits for")
+    parser.add_argument("--tick", type=float, default=0.01, help="seconds between two of the sustained phase's transactions")
+    parser.add_argument("--phases", default="emit,stream,sustained,drain", type=lambda text: sorted(set(text.split(","))), help="which measurements")
+    parser.add_argument("--profile", action="store_true", help="sample the draining server with py-spy")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "webhooks.json")
     add_backend_arguments(parser)
     return parser.parse_args()
@@ -371,7 +486,8 @@ def main() -> int:
     results: dict[str, Any] = {}
     with temporary_directory("bench_webhooks_receiver_") as receiver_dir:
         receiver_env = {name: value for name, value in os.environ.items() if not name.startswith("TENANTRY_")}
-        with uvicorn_server("webhooks:receiver_app", env=receiver_env, log_dir=receiver_dir, app_dir=BENCH_DIR) as receiver:
+        pin_this_process({int(RECEIVER_CPU)})
+        with uvicorn_server("webhooks:receiver_app", env=receiver_env, log_dir=receiver_dir, app_dir=BENCH_DIR, cpus=RECEIVER_CPU) as receiver:
             for backend, admin_url in measured.items():
                 print(f"== {backend}", file=sys.stderr)
                 with temporary_directory(f"bench_webhooks_{backend}_") as workdir, scratch_database(admin_url, "bench_webhooks") as database_url:

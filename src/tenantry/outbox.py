@@ -26,9 +26,9 @@ import secrets
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -73,26 +73,43 @@ class Job:
 class Outcome:
     """What became of a job: finished (`retry_at` None) or to run again at `retry_at`.
 
-    `record`, when given, runs in the same transaction that finishes or reschedules the job, so
-    what the handler learned and the job's new state are committed together.
+    What the handler learned is written in the same transaction that finishes or reschedules the
+    job, so the two are committed together: `record` runs there, or, for a handler with a
+    `record_all` method (a `RecordingHandler`), `note` is handed to it with the notes of every
+    other job of its kind settled in that transaction, so that it writes them all in a few statements.
     """
 
     retry_at: datetime | None = None
     error: str | None = None
     record: Callable[[AsyncSession], Awaitable[None]] | None = field(default=None, compare=False)
+    note: Any = field(default=None, compare=False)
 
     @classmethod
-    def done(cls, record: Callable[[AsyncSession], Awaitable[None]] | None = None) -> Outcome:
-        return cls(record=record)
+    def done(cls, record: Callable[[AsyncSession], Awaitable[None]] | None = None, *, note: Any = None) -> Outcome:
+        return cls(record=record, note=note)
 
     @classmethod
     def retry(
-        cls, at: datetime, error: str | None = None, record: Callable[[AsyncSession], Awaitable[None]] | None = None
+        cls,
+        at: datetime,
+        error: str | None = None,
+        record: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        *,
+        note: Any = None,
     ) -> Outcome:
-        return cls(retry_at=at, error=error, record=record)
+        return cls(retry_at=at, error=error, record=record, note=note)
 
 
 Handler = Callable[[Job], Awaitable[Outcome]]
+
+
+@runtime_checkable
+class RecordingHandler(Protocol):
+    """A handler that writes its jobs' notes together (see Outcome)."""
+
+    async def __call__(self, job: Job) -> Outcome: ...
+
+    async def record_all(self, session: AsyncSession, notes: list[Any]) -> None: ...
 
 
 def wake() -> None:
@@ -309,29 +326,41 @@ class Worker:
             self._claimed.pop(job.id, None)
         try:
             async with unit_of_work(self._sessionmaker) as session:
-                for job, outcome in finished:
-                    await self._settle(session, job, outcome)
+                await self._settle(session, finished)
             return
         except Exception:
             if len(finished) == 1:
                 logger.warning("could not record the outcome of outbox job %s; it runs again after its lease", finished[0][0].id, exc_info=True)
                 return
         # One outcome that cannot be written must not hold back the others.
-        for job, outcome in finished:
+        for one in finished:
             try:
                 async with unit_of_work(self._sessionmaker) as session:
-                    await self._settle(session, job, outcome)
+                    await self._settle(session, [one])
             except Exception:
-                logger.warning("could not record the outcome of outbox job %s; it runs again after its lease", job.id, exc_info=True)
+                logger.warning("could not record the outcome of outbox job %s; it runs again after its lease", one[0].id, exc_info=True)
 
-    async def _settle(self, session: AsyncSession, job: Job, outcome: Outcome) -> None:
-        if outcome.record is not None:
-            await outcome.record(session)
-        mine = (OutboxJob.id == job.id) & (OutboxJob.claim_token == job.claim_token)
-        if outcome.retry_at is None:
-            await session.execute(delete(OutboxJob).where(mine))
-        else:
-            error = outcome.error[:ERROR_LENGTH] if outcome.error else None
-            await session.execute(
-                update(OutboxJob).where(mine).values(due_at=outcome.retry_at, claim_token=None, last_error=error)
-            )
+    async def _settle(self, session: AsyncSession, finished: list[tuple[Job, Outcome]]) -> None:
+        """Writes what the handlers learned and each job's fate; a job is only touched while its
+        claim token is still the one it was claimed with."""
+        notes: dict[str, list[Any]] = {}
+        for job, outcome in finished:
+            if outcome.record is not None:
+                await outcome.record(session)
+            if outcome.note is not None:
+                notes.setdefault(job.kind, []).append(outcome.note)
+        for kind, kind_notes in notes.items():
+            handler = self._handlers[kind]
+            assert isinstance(handler, RecordingHandler), f"a {kind} job gave a note, but its handler has no record_all"
+            await handler.record_all(session, kind_notes)
+        done = [(job.id, job.claim_token) for job, outcome in finished if outcome.retry_at is None]
+        if done:
+            await session.execute(delete(OutboxJob).where(tuple_(OutboxJob.id, OutboxJob.claim_token).in_(done)))
+        for job, outcome in finished:
+            if outcome.retry_at is not None:
+                error = outcome.error[:ERROR_LENGTH] if outcome.error else None
+                await session.execute(
+                    update(OutboxJob)
+                    .where(OutboxJob.id == job.id, OutboxJob.claim_token == job.claim_token)
+                    .values(due_at=outcome.retry_at, claim_token=None, last_error=error)
+                )

@@ -159,3 +159,56 @@ class TestFailures:
         assert job.claim_token is not None and job.due_at > utcnow() + timedelta(seconds=30)
         async with unit_of_work(sessionmaker) as session:
             await session.execute(delete(OutboxJob).where(OutboxJob.kind == kind))
+
+
+class TestNotes:
+    async def test_the_notes_of_jobs_settled_together_are_written_together(
+        self, sessionmaker: async_sessionmaker[AsyncSession], kind: str
+    ) -> None:
+        async with unit_of_work(sessionmaker) as session:
+            for n in range(40):
+                await outbox.enqueue(session, kind, {"n": str(n)})
+        written: list[list[str]] = []
+
+        class Noting:
+            async def __call__(self, job: outbox.Job) -> outbox.Outcome:
+                await asyncio.sleep(0.01)
+                return outbox.Outcome.done(note=job.payload["n"])
+
+            async def record_all(self, session: AsyncSession, notes: list[str]) -> None:
+                # In the transaction that finishes the jobs: their rows are still there to see.
+                left = await session.scalars(select(OutboxJob.payload).where(OutboxJob.kind == kind))
+                assert set(notes) <= {payload["n"] for payload in left}
+                written.append(notes)
+
+        async with running(outbox.Worker(sessionmaker, {kind: Noting()}, concurrency=16, poll_interval=0.05)):
+            await eventually(lambda: sum(len(notes) for notes in written) == 40)
+            await asyncio.sleep(0.2)
+        assert sorted(note for notes in written for note in notes) == sorted(str(n) for n in range(40))
+        # Fewer writes than jobs: each settle hands over every note that finished meanwhile.
+        assert len(written) < 40
+        assert await jobs_of(sessionmaker, kind) == []
+
+    async def test_a_note_whose_write_fails_leaves_its_job_claimed(
+        self, sessionmaker: async_sessionmaker[AsyncSession], kind: str
+    ) -> None:
+        async with unit_of_work(sessionmaker) as session:
+            await outbox.enqueue(session, kind, {"n": "0"})
+
+        tried: list[list[str]] = []
+
+        class Failing:
+            async def __call__(self, job: outbox.Job) -> outbox.Outcome:
+                return outbox.Outcome.done(note="x")
+
+            async def record_all(self, session: AsyncSession, notes: list[str]) -> None:
+                tried.append(notes)
+                raise RuntimeError("the notes cannot be written")
+
+        async with running(outbox.Worker(sessionmaker, {kind: Failing()}, lease_seconds=60, poll_interval=0.05)):
+            await eventually(lambda: tried == [["x"]])
+            await asyncio.sleep(0.3)
+        (job,) = await jobs_of(sessionmaker, kind)
+        assert job.claim_token is not None and job.due_at > utcnow() + timedelta(seconds=30)
+        async with unit_of_work(sessionmaker) as session:
+            await session.execute(delete(OutboxJob).where(OutboxJob.kind == kind))

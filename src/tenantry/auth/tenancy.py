@@ -262,18 +262,20 @@ def webhook_attempts_of(message_ids: list[str], project_id: str) -> Select[tuple
     return select(WebhookAttempt).where(WebhookAttempt.project_id == project_id, WebhookAttempt.message_id.in_(message_ids))
 
 
-def webhook_delivery(message_id: str) -> Select[tuple[WebhookMessage, WebhookSubscription]]:
-    """A message and its subscription, in whatever project: for the delivery worker, not a tenant's read."""
+def webhook_deliveries(message_ids: list[str]) -> Select[tuple[WebhookMessage, WebhookSubscription]]:
+    """Messages and their subscriptions, in whatever project: for the delivery worker, not a tenant's read."""
     return (
         select(WebhookMessage, WebhookSubscription)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookMessage.subscription_id)
-        .where(WebhookMessage.id == message_id)
+        .where(WebhookMessage.id.in_(message_ids))
     )
 
 
-def update_webhook_message(message_id: str) -> Update:
-    """One message, in whatever project: for the delivery worker recording an attempt."""
-    return update(WebhookMessage).where(WebhookMessage.id == message_id)
+def update_webhook_message_by_id() -> Update:
+    """One message per parameter set (its id bound as `message_id`), in whatever project: for the
+    delivery worker recording many attempts in one executemany."""
+    table = WebhookMessage.__table__
+    return update(table).where(table.c.id == bindparam("message_id"))
 
 
 def update_webhook_subscription(subscription_id: str) -> Update:

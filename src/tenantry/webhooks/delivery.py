@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial
+from typing import Any
 
 import aiohttp
 import yarl
@@ -24,8 +24,9 @@ from tenantry import __version__, outbox
 from tenantry.config import Settings
 from tenantry.db import unit_of_work
 from tenantry.kit import ids
+from tenantry.kit.coalesce import Coalesced
 from tenantry.kit.time import iso, utcnow
-from tenantry.models import WebhookAttempt
+from tenantry.models import WebhookMessage, WebhookSubscription
 from tenantry.outbox import Job, Outcome
 from tenantry.webhooks import events, service, signing, urls
 from tenantry.webhooks.repository import DeliveryRepository
@@ -68,6 +69,25 @@ class AttemptResult:
         return f"HTTP {self.status_code}" if self.status_code is not None else (self.error or "no answer")
 
 
+@dataclass(frozen=True)
+class Attempted:
+    """What one attempt learned: the note its outcome hands to `Deliverer.record_all`."""
+
+    message_id: str
+    project_id: str
+    subscription_id: str
+    # Whether the subscription was failing when the attempt began (a success then clears it).
+    was_failing: bool
+    result: AttemptResult
+    # Set when an earlier claim of this job was abandoned, with the moment this one began.
+    abandoned_at: datetime | None
+    retry_at: datetime | None = None
+
+
+# A claimed message, its subscription and the secrets that sign it.
+Loaded = tuple[WebhookMessage, WebhookSubscription, list[str]]
+
+
 async def _read_some(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
     """The start of the answer, and whether that was all of it."""
     received = bytearray()
@@ -80,7 +100,7 @@ async def _read_some(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
 
 
 class Deliverer:
-    """The handler the outbox worker calls for each due delivery."""
+    """The handler the outbox worker calls for each due delivery (an outbox.RecordingHandler)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self._sessionmaker = sessionmaker
@@ -88,6 +108,8 @@ class Deliverer:
         self._timeout = settings.webhook_timeout_seconds
         self._disable_after = timedelta(seconds=settings.webhook_disable_after_seconds)
         self._session: aiohttp.ClientSession | None = None
+        # The jobs of one claim start together, so their messages are read in one query.
+        self._deliveries: Coalesced[str, Loaded] = Coalesced(self._load_many)
 
     def _client(self) -> aiohttp.ClientSession:
         # aiohttp rather than httpx for the CPU per request (docs/benchmarks.md §8); made on first
@@ -111,26 +133,41 @@ class Deliverer:
             self._session = None
 
     async def __call__(self, job: Job) -> Outcome:
-        message_id = str(job.payload["message_id"])
-        async with unit_of_work(self._sessionmaker, read_only=True) as session:
-            loaded = await DeliveryRepository(session).load(message_id)
-            if loaded is None:
-                return Outcome.done()  # its project was destroyed
-            message, subscription = loaded
-            # A delivery queued before its subscription was deleted or disabled is not sent.
-            if subscription.deleted_at is not None or subscription.disabled_at is not None:
-                return Outcome.done()
-            secrets = await signing.signing_secrets(session, subscription)
+        loaded = await self._deliveries.get(str(job.payload["message_id"]))
+        if loaded is None:
+            return Outcome.done()  # its project was destroyed
+        message, subscription, secrets = loaded
+        # A delivery queued before its subscription was deleted or disabled is not sent.
+        if subscription.deleted_at is not None or subscription.disabled_at is not None:
+            return Outcome.done()
         result = await self._attempt(subscription.webhook_url, subscription.version, message.id, message.payload, secrets)
-        failing = subscription.failing_since is not None
-        abandoned_at = utcnow() if job.reclaimed else None
-        record = partial(self._record, message.id, message.project_id, subscription.id, failing, result, abandoned_at)
+        note = Attempted(
+            message_id=message.id,
+            project_id=message.project_id,
+            subscription_id=subscription.id,
+            was_failing=subscription.failing_since is not None,
+            result=result,
+            abandoned_at=utcnow() if job.reclaimed else None,
+        )
         if result.succeeded:
-            return Outcome.done(partial(record, None))
+            return Outcome.done(note=note)
         if job.attempts < len(self._delays):
             retry_at = utcnow() + timedelta(seconds=self._delays[job.attempts])
-            return Outcome.retry(retry_at, result.summary(), partial(record, retry_at))
-        return Outcome.done(partial(record, None))
+            return Outcome.retry(retry_at, result.summary(), note=replace(note, retry_at=retry_at))
+        return Outcome.done(note=note)
+
+    async def _load_many(self, message_ids: list[str]) -> dict[str, Loaded]:
+        """The deliveries of one claim, read together: one query, and each subscription's secrets opened once."""
+        async with unit_of_work(self._sessionmaker, read_only=True) as session:
+            found = await DeliveryRepository(session).load_many(message_ids)
+            secrets: dict[str, list[str]] = {}
+            for _, subscription in found.values():
+                if subscription.id not in secrets and subscription.deleted_at is None and subscription.disabled_at is None:
+                    secrets[subscription.id] = await signing.signing_secrets(session, subscription)
+        return {
+            message_id: (message, subscription, secrets.get(subscription.id, []))
+            for message_id, (message, subscription) in found.items()
+        }
 
     async def _attempt(self, url: str, version: str, message_id: str, payload: str, secrets: list[str]) -> AttemptResult:
         attempted_at = utcnow()
@@ -175,69 +212,62 @@ class Deliverer:
             error=error[:ERROR_LENGTH] if error else None,
         )
 
-    async def _record(
-        self,
-        message_id: str,
-        project_id: str,
-        subscription_id: str,
-        failing: bool,
-        result: AttemptResult,
-        abandoned_at: datetime | None,
-        retry_at: datetime | None,
-        session: AsyncSession,
-    ) -> None:
+    async def record_all(self, session: AsyncSession, notes: list[Attempted]) -> None:
+        """Writes the attempts of the deliveries settled together; successes cost three statements
+        whatever their number, and a subscription that was not failing is not touched."""
         repository = DeliveryRepository(session)
-        if abandoned_at is not None:
-            # Delivery is at least once: the worker that held this message before stopped before
-            # writing what became of its attempt, which the receiver may well have received.
-            repository.add_attempt(
-                WebhookAttempt(
-                    id=f"atmpt_{ids.ulid()}",
-                    message_id=message_id,
-                    project_id=project_id,
-                    # It happened before this reclaim; when exactly, nobody wrote down.
-                    attempted_at=min(abandoned_at, result.attempted_at) - timedelta(milliseconds=1),
-                    succeeded=False,
-                    status_code=None,
-                    latency_ms=None,
-                    response_body=None,
-                    error=ABANDONED_ATTEMPT,
+        rows: list[dict[str, Any]] = []
+        for note in notes:
+            if note.abandoned_at is not None:
+                # Delivery is at least once: the worker that held this message before stopped before
+                # writing what became of its attempt, which the receiver may well have received.
+                rows.append(
+                    _attempt_row(
+                        note,
+                        succeeded=False,
+                        # It happened before this reclaim; when exactly, nobody wrote down.
+                        attempted_at=min(note.abandoned_at, note.result.attempted_at) - timedelta(milliseconds=1),
+                        error=ABANDONED_ATTEMPT,
+                    )
+                )
+            result = note.result
+            rows.append(
+                _attempt_row(
+                    note,
+                    succeeded=result.succeeded,
+                    attempted_at=result.attempted_at,
+                    status_code=result.status_code,
+                    latency_ms=result.latency_ms,
+                    response_body=result.response_body,
+                    error=result.error,
                 )
             )
-        repository.add_attempt(
-            WebhookAttempt(
-                id=f"atmpt_{ids.ulid()}",
-                message_id=message_id,
-                project_id=project_id,
-                attempted_at=result.attempted_at,
-                succeeded=result.succeeded,
-                status_code=result.status_code,
-                latency_ms=result.latency_ms,
-                response_body=result.response_body,
-                error=result.error,
-            )
-        )
-        if result.succeeded:
-            # The common case costs one statement besides the attempt: no row is read or locked first,
-            # and a subscription that was not failing when the attempt began is not touched.
-            await repository.mark_delivered(message_id, result.attempted_at)
-            if failing:
-                await repository.clear_failing(subscription_id)
-            return
-        loaded = await repository.load(message_id, for_update=True)
+        await repository.add_attempts(rows)
+        delivered = [note for note in notes if note.result.succeeded]
+        await repository.mark_delivered([(note.message_id, note.result.attempted_at) for note in delivered])
+        for subscription_id in sorted({note.subscription_id for note in delivered if note.was_failing}):
+            await repository.clear_failing(subscription_id)
+        for note in notes:
+            if not note.result.succeeded:
+                await self._record_failure(session, note)
+
+    async def _record_failure(self, session: AsyncSession, note: Attempted) -> None:
+        repository = DeliveryRepository(session)
+        loaded = await repository.load_for_update(note.message_id)
         if loaded is None:
             return
         message, subscription = loaded
+        result, retry_at = note.result, note.retry_at
         message.attempts += 1
         message.last_attempt_at = result.attempted_at
-        await repository.mark_failing(subscription_id, result.attempted_at)
+        await repository.mark_failing(note.subscription_id, result.attempted_at)
         reason = (
             f"Every delivery failed for {self._disable_after.total_seconds() / 86400:g} days "
             f"(no success since {iso(subscription.failing_since or result.attempted_at)}); "
             f"the last attempt: {result.summary()}"
         )
         disabled_now = await repository.disable_if_failing_since(
-            subscription_id, result.attempted_at - self._disable_after, result.attempted_at, reason[:500]
+            note.subscription_id, result.attempted_at - self._disable_after, result.attempted_at, reason[:500]
         )
         # A stopped subscription gets no retry, whether it stopped now or while this attempt was in flight.
         stopped = disabled_now or subscription.deleted_at is not None or subscription.disabled_at is not None
@@ -248,3 +278,18 @@ class Deliverer:
             await outbox.cancel(session, events.DELIVERY, [message.id])
         if disabled_now:
             await service.stop_deliveries(session, subscription)
+
+
+def _attempt_row(note: Attempted, *, succeeded: bool, attempted_at: datetime, **answer: Any) -> dict[str, Any]:
+    return {
+        "id": f"atmpt_{ids.ulid()}",
+        "message_id": note.message_id,
+        "project_id": note.project_id,
+        "attempted_at": attempted_at,
+        "succeeded": succeeded,
+        "status_code": None,
+        "latency_ms": None,
+        "response_body": None,
+        "error": None,
+        **answer,
+    }

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth import tenancy
@@ -111,26 +112,34 @@ class DeliveryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def load(self, message_id: str, *, for_update: bool = False) -> tuple[WebhookMessage, WebhookSubscription] | None:
-        statement = tenancy.webhook_delivery(message_id)
-        if for_update:
-            statement = statement.with_for_update(of=WebhookMessage)
+    async def load_many(self, message_ids: list[str]) -> dict[str, tuple[WebhookMessage, WebhookSubscription]]:
+        """The messages that still exist, each with its subscription, by id."""
+        rows = (await self._session.execute(tenancy.webhook_deliveries(message_ids))).all()
+        return {message.id: (message, subscription) for message, subscription in rows}
+
+    async def load_for_update(self, message_id: str) -> tuple[WebhookMessage, WebhookSubscription] | None:
+        statement = tenancy.webhook_deliveries([message_id]).with_for_update(of=WebhookMessage)
         row = (await self._session.execute(statement)).one_or_none()
         return (row[0], row[1]) if row is not None else None
 
-    def add_attempt(self, attempt: WebhookAttempt) -> None:
-        self._session.add(attempt)
+    async def add_attempts(self, attempts: list[dict[str, Any]]) -> None:
+        """Inserts attempt rows (column values) in one statement."""
+        if attempts:
+            await self._session.execute(insert(WebhookAttempt), attempts)
 
-    async def mark_delivered(self, message_id: str, moment: datetime) -> None:
-        await self._session.execute(
-            tenancy.update_webhook_message(message_id).values(
-                status="delivered",
-                delivered_at=moment,
-                last_attempt_at=moment,
-                next_attempt_at=None,
-                attempts=WebhookMessage.attempts + 1,
-            )
+    async def mark_delivered(self, deliveries: list[tuple[str, datetime]]) -> None:
+        """Each (message id, moment of its successful attempt): delivered, in one executemany."""
+        if not deliveries:
+            return
+        table = WebhookMessage.__table__
+        statement = tenancy.update_webhook_message_by_id().values(
+            status="delivered",
+            delivered_at=bindparam("moment"),
+            last_attempt_at=bindparam("moment"),
+            next_attempt_at=None,
+            attempts=table.c.attempts + 1,
         )
+        await self._session.execute(statement, [{"message_id": message_id, "moment": moment} for message_id, moment in deliveries])
 
     async def clear_failing(self, subscription_id: str) -> None:
         await self._session.execute(
