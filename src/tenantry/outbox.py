@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Select, delete, select, tuple_, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -377,10 +377,14 @@ class Worker:
             handler = self._handlers[kind]
             assert isinstance(handler, RecordingHandler), f"a {kind} job gave a note, but its handler has no record_all"
             await handler.record_all(session, kind_notes)
-        done = [(job.id, job.claim_token) for job, outcome in finished if outcome.retry_at is None]
-        if done:
+        # One DELETE per claim the finished jobs came from (usually one or two), each a primary-key lookup.
+        done: dict[str, list[str]] = {}
+        for job, outcome in finished:
+            if outcome.retry_at is None:
+                done.setdefault(job.claim_token, []).append(job.id)
+        for token, job_ids in done.items():
             await session.execute(
-                delete(OutboxJob).where(tuple_(OutboxJob.id, OutboxJob.claim_token).in_(done)), execution_options=_UNSYNCHRONIZED
+                delete(OutboxJob).where(OutboxJob.id.in_(job_ids), OutboxJob.claim_token == token), execution_options=_UNSYNCHRONIZED
             )
         for job, outcome in finished:
             if outcome.retry_at is not None:
