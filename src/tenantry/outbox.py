@@ -4,7 +4,8 @@ A service that wants something done outside its transaction (a webhook delivery,
 `enqueue` with the session it is already using. The job is a row in that transaction: a rollback
 drops it with everything else, a commit makes it durable before any worker can see it, and so
 nothing is ever done for a change that did not happen, nor lost for one that did. After the commit
-the worker of this process is woken at once; every other worker finds the job on its next poll.
+the workers of this process are woken at once; on PostgreSQL the transaction also notifies every
+other process's workers (LISTEN/NOTIFY), and on SQLite they find the job on their next poll.
 
 Workers claim due jobs in a short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any
 number of workers claim disjoint jobs without waiting on each other; on SQLite `BEGIN IMMEDIATE`
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -52,6 +53,13 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 # Job rows are never loaded into the session that settles them: an UPDATE or DELETE need not look
 # for them there (the ORM's default evaluates its WHERE against every object the session holds).
 _UNSYNCHRONIZED = {"synchronize_session": False}
+
+# On PostgreSQL a transaction that enqueues notifies this channel, and every worker listens on it,
+# so a job written by one process is picked up at once by the workers of all the others.
+NOTIFY_CHANNEL = "tenantry_outbox"
+_NOTIFYING = "tenantry.outbox.notifying"
+# How long a worker whose listening connection broke waits before listening again (it polls meanwhile).
+RELISTEN_SECONDS = 5.0
 
 # The wake-up events of the workers running in this process.
 _local_workers: set[asyncio.Event] = set()
@@ -152,6 +160,11 @@ async def enqueue(
             where=OutboxJob.claim_token.is_(None) & (OutboxJob.due_at > insert.excluded.due_at),
         )
     await session.execute(statement)
+    if session.get_bind().dialect.name == "postgresql" and not session.info.get(_NOTIFYING):
+        # Delivered to every listening worker when this transaction commits, never if it rolls back.
+        session.info[_NOTIFYING] = True
+        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+        after_commit(session, lambda: session.info.pop(_NOTIFYING, None))
     after_commit(session, wake)
 
 
@@ -214,6 +227,7 @@ class Worker:
         _local_workers.add(self._wake)
         settler = asyncio.create_task(self._settle_forever())
         renewer = asyncio.create_task(self._renew_forever())
+        listener = asyncio.create_task(self._listen_forever())
         # Whether the last claim took all it asked for, so more work is probably due.
         backlog = False
         try:
@@ -256,7 +270,47 @@ class Worker:
             await asyncio.gather(settler, return_exceptions=True)
             await self._settle_finished()
             renewer.cancel()
-            await asyncio.gather(renewer, return_exceptions=True)
+            listener.cancel()
+            await asyncio.gather(renewer, listener, return_exceptions=True)
+
+    async def _listen_forever(self) -> None:
+        """On PostgreSQL, wakes this worker whenever any process commits a job (LISTEN/NOTIFY).
+
+        The connection is held for the worker's life; when it breaks, the worker polls every
+        `poll_interval` until it listens again. Other databases rely on polling and on the wake
+        of commits made in this process.
+        """
+        engine = self._sessionmaker.kw["bind"]
+        if engine.dialect.name != "postgresql":
+            return
+        while True:
+            try:
+                async with engine.connect() as connection:
+                    raw = (await connection.get_raw_connection()).driver_connection
+                    broken = asyncio.Event()
+
+                    def woken(*_: Any) -> None:
+                        self._wake.set()
+
+                    def lost(_connection: Any) -> None:
+                        broken.set()
+
+                    await raw.add_listener(NOTIFY_CHANNEL, woken)
+                    raw.add_termination_listener(lost)
+                    try:
+                        # Jobs committed while nobody listened are due now.
+                        self._wake.set()
+                        await broken.wait()
+                    finally:
+                        # The connection goes back to the pool: it must not keep listening for us.
+                        raw.remove_termination_listener(lost)
+                        if not raw.is_closed():
+                            await asyncio.shield(raw.remove_listener(NOTIFY_CHANNEL, woken))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("could not listen for outbox notifications; polling until it can", exc_info=True)
+            await asyncio.sleep(RELISTEN_SECONDS)
 
     async def _has_due(self, now: datetime) -> bool:
         async with unit_of_work(self._sessionmaker, read_only=True) as session:

@@ -212,3 +212,22 @@ class TestNotes:
         assert job.claim_token is not None and job.due_at > utcnow() + timedelta(seconds=30)
         async with unit_of_work(sessionmaker) as session:
             await session.execute(delete(OutboxJob).where(OutboxJob.kind == kind))
+
+
+class TestWakeUps:
+    async def test_a_job_committed_elsewhere_wakes_a_postgresql_worker_at_once(
+        self, sessionmaker: async_sessionmaker[AsyncSession], kind: str, database_url: str
+    ) -> None:
+        if not database_url.startswith("postgresql"):
+            pytest.skip("SQLite has no notifications: a job another process commits waits for the next poll")
+        runs: list[str] = []
+        # It would take a minute to poll: only the notification can wake it in time.
+        async with running(outbox.Worker(sessionmaker, {kind: recorder(runs)}, poll_interval=60)):
+            await asyncio.sleep(0.5)  # listening, and idle
+            for n in range(2):
+                # Committed without unit_of_work, so no wake-up of this process's workers: as another process would.
+                async with sessionmaker() as session:
+                    await outbox.enqueue(session, kind, {"n": str(n)})
+                    await session.commit()
+                await eventually(lambda: len(runs) == n + 1, timeout=3, what=f"job {n} to run")
+        assert runs == ["0", "1"]
