@@ -58,6 +58,7 @@ _UNSYNCHRONIZED = {"synchronize_session": False}
 # so a job written by one process is picked up at once by the workers of all the others.
 NOTIFY_CHANNEL = "tenantry_outbox"
 _NOTIFYING = "tenantry.outbox.notifying"
+_NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, ""))
 # How long a worker whose listening connection broke waits before listening again (it polls meanwhile).
 RELISTEN_SECONDS = 5.0
 
@@ -130,9 +131,24 @@ def wake() -> None:
         event.set()
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxJob)
+def _insert_statement(dialect: str, keyed: bool) -> Any:
+    """The INSERT of a job, built once per dialect and kind of job (values are bound per call)."""
+    statement = _INSERTS.get((dialect, keyed))
+    if statement is None:
+        table = OutboxJob.__table__
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        statement = insert
+        if keyed:
+            statement = insert.on_conflict_do_update(
+                index_elements=[table.c.kind, table.c.key],
+                set_={"due_at": insert.excluded.due_at},
+                where=table.c.claim_token.is_(None) & (table.c.due_at > insert.excluded.due_at),
+            )
+        _INSERTS[(dialect, keyed)] = statement
+    return statement
+
+
+_INSERTS: dict[tuple[str, bool], Any] = {}
 
 
 async def enqueue(
@@ -148,22 +164,16 @@ async def enqueue(
     When `key` names a job of this kind that is still waiting, no second job is made: the waiting
     one becomes due at the earlier of the two moments. A job that a worker is running is left alone.
     """
-    moment = due_at or utcnow()
-    insert = _insert(session)
-    statement = insert.values(
-        id=ids.ulid(), kind=kind, key=key, payload=dict(payload), due_at=moment, attempts=0, created_at=utcnow()
-    )
-    if key is not None:
-        statement = statement.on_conflict_do_update(
-            index_elements=[OutboxJob.kind, OutboxJob.key],
-            set_={"due_at": insert.excluded.due_at},
-            where=OutboxJob.claim_token.is_(None) & (OutboxJob.due_at > insert.excluded.due_at),
-        )
-    await session.execute(statement)
-    if session.get_bind().dialect.name == "postgresql" and not session.info.get(_NOTIFYING):
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    values = {"id": ids.ulid(), "kind": kind, "key": key, "payload": dict(payload), "due_at": due_at or now, "attempts": 0, "created_at": now}
+    # Core statements on the session's connection (its transaction), without the ORM's per-statement work.
+    connection = await session.connection()
+    await connection.execute(_insert_statement(dialect, key is not None), values)
+    if dialect == "postgresql" and not session.info.get(_NOTIFYING):
         # Delivered to every listening worker when this transaction commits, never if it rolls back.
         session.info[_NOTIFYING] = True
-        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+        await connection.execute(_NOTIFY)
         after_commit(session, lambda: session.info.pop(_NOTIFYING, None))
     after_commit(session, wake)
 

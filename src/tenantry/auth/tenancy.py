@@ -238,11 +238,16 @@ def live_webhook_subscriptions(principal: Principal) -> Select[tuple[WebhookSubs
     )
 
 
-def webhook_subscription_of_project(project_id: str) -> Select[tuple[WebhookSubscription]]:
-    """The live subscription of a project the caller already acts for: code emitting that project's events."""
-    return select(WebhookSubscription).where(
-        WebhookSubscription.project_id == project_id, WebhookSubscription.deleted_at.is_(None)
-    )
+def webhook_subscription_of_project(project_id: str) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement (and its values) that reads, columns only, the live subscription of a project
+    the caller already acts for: for code emitting that project's events, on every event."""
+    return _LIVE_SUBSCRIPTION_COLUMNS, {"project_id": project_id}
+
+
+# Built once: emitting an event runs it with new values, never builds it again.
+_LIVE_SUBSCRIPTION_COLUMNS = select(
+    WebhookSubscription.id, WebhookSubscription.org_id, WebhookSubscription.disabled_at, WebhookSubscription.enabled_events
+).where(WebhookSubscription.project_id == bindparam("project_id"), WebhookSubscription.deleted_at.is_(None))
 
 
 def webhook_messages_of(subscription: WebhookSubscription) -> Select[tuple[WebhookMessage]]:

@@ -20,13 +20,14 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Row, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import outbox
 from tenantry.auth import tenancy
 from tenantry.config import get_settings
 from tenantry.kit.time import iso, utcnow
-from tenantry.models import WebhookMessage, WebhookSubscription
+from tenantry.models import WebhookMessage
 
 # The outbox kind of a message's delivery; the job's key is the message id.
 DELIVERY = "webhook.delivery"
@@ -94,9 +95,11 @@ def envelope(message_id: str, event_type: str, project_id: str, org_id: str, dat
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-async def _subscription_wanting(session: AsyncSession, project_id: str, event_type: str) -> WebhookSubscription | None:
-    """The project's subscription when it is enabled and wants `event_type`."""
-    subscription = await session.scalar(tenancy.webhook_subscription_of_project(project_id))
+async def _subscription_wanting(session: AsyncSession, project_id: str, event_type: str) -> Row[Any] | None:
+    """The project's subscription (id, org_id, ...) when it is enabled and wants `event_type`."""
+    statement, values = tenancy.webhook_subscription_of_project(project_id)
+    # A Core read on the session's connection (its transaction): no ORM work on every event.
+    subscription = (await (await session.connection()).execute(statement, values)).first()
     if subscription is None or subscription.disabled_at is not None or event_type not in subscription.enabled_events:
         return None
     return subscription
@@ -125,19 +128,23 @@ async def emit(session: AsyncSession, project_id: str, event_type: str, data: Da
     message_id = f"msg_{uuid.uuid4()}"
     moment = utcnow()
     first_attempt_at = moment + timedelta(seconds=get_settings().webhook_retry_delays[0])
-    session.add(
-        WebhookMessage(
-            id=message_id,
-            project_id=project_id,
-            subscription_id=subscription.id,
-            event_type=event_type,
-            payload=envelope(message_id, event_type, project_id, subscription.org_id, data),
-            status="pending",
-            attempts=0,
-            next_attempt_at=first_attempt_at,
-            created_at=moment,
-        )
+    # A Core insert of prepared shape: no ORM object to flush, nothing rebuilt per event.
+    await (await session.connection()).execute(
+        _INSERT_MESSAGE,
+        {
+            "id": message_id,
+            "project_id": project_id,
+            "subscription_id": subscription.id,
+            "event_type": event_type,
+            "payload": envelope(message_id, event_type, project_id, subscription.org_id, data),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": first_attempt_at,
+            "created_at": moment,
+        },
     )
-    await session.flush()
     await outbox.enqueue(session, DELIVERY, {"message_id": message_id}, key=message_id, due_at=first_attempt_at)
     return message_id
+
+
+_INSERT_MESSAGE = insert(WebhookMessage.__table__)
