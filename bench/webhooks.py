@@ -41,6 +41,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from tenantry.config import Settings
 from harness import (
     add_backend_arguments,
     backends,
@@ -64,6 +65,7 @@ from harness import (
 BENCH_DIR = Path(__file__).resolve().parent
 # The server has a core of its own; the receiver and this process (which emits) share the other.
 SERVER_CPU, RECEIVER_CPU = "0", "1"
+SERVER_DEFAULT_CONCURRENCY = Settings.model_fields["outbox_concurrency"].default
 EVENT = "composio.connected_account.active"
 TOGGLED = ("composio.connected_account.disabled", "composio.connected_account.active")
 
@@ -303,13 +305,21 @@ def latencies(
     return measured
 
 
+def keep_profile(profile: Path, args: argparse.Namespace, database_url: str | None, phase: str, result: dict[str, Any]) -> None:
+    """Keeps py-spy's stacks beside the JSON results, and their top frames in it."""
+    kept = Path(args.output).with_suffix(f".{'sqlite' if database_url is None else 'postgresql'}.{phase}.prof")
+    kept.write_bytes(profile.read_bytes())
+    result[f"{phase}_profile_top"] = top_frames(profile)
+
+
 def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | None, receiver: str) -> dict[str, Any]:
     env = {
         **tenantry_env(workdir / "data", database_url),
         "TENANTRY_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
         "TENANTRY_WEBHOOK_ALLOW_HTTP": "true",
-        "TENANTRY_OUTBOX_CONCURRENCY": str(args.outbox_concurrency),
     }
+    if args.outbox_concurrency is not None:
+        env["TENANTRY_OUTBOX_CONCURRENCY"] = str(args.outbox_concurrency)
     url = database_url or f"sqlite+aiosqlite:///{(workdir / 'data' / 'tenantry.db').resolve()}"
     tenantry_cli("db", "upgrade", env=env)
     org_key = json.loads(tenantry_cli("org", "create", "bench-webhooks", "--json", env=env))["api_key"]
@@ -365,7 +375,11 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
                 }
 
             if "sustained" in args.phases:
-                result["sustained"] = sustained(url, steady, hooks["sustained"], args)
+                profile = workdir / "sustained.prof" if args.profile else None
+                with profiled(base_url, profile) if profile else contextlib.nullcontext():
+                    result["sustained"] = sustained(url, steady, hooks["sustained"], args)
+                if profile:
+                    keep_profile(profile, args, database_url, "sustained", result)
 
     if "drain" in args.phases:
         # Drain: a backlog written while no server runs, delivered by a fresh one.
@@ -375,11 +389,9 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
             with profiled(base_url, profile) if profile else contextlib.nullcontext():
                 stats = wait_for_deliveries(hooks["drain"], args.messages)
             if profile:
-                kept = Path(args.output).with_suffix(f".{'sqlite' if database_url is None else 'postgresql'}.drain.prof")
-                kept.write_bytes(profile.read_bytes())
-                result["drain_profile_top"] = top_frames(profile)
+                keep_profile(profile, args, database_url, "drain", result)
         bodies = [json.dumps({"id": f"msg_{n}", "type": EVENT, "data": {"id": f"ca_{n:012d}"}}).encode() for n in range(args.messages)]
-        bare_rate = asyncio.run(post_bare(hooks["bare"], bodies, args.outbox_concurrency))
+        bare_rate = asyncio.run(post_bare(hooks["bare"], bodies, args.outbox_concurrency or SERVER_DEFAULT_CONCURRENCY))
         result["drain"] = {
             "messages": args.messages,
             "messages_per_second": (args.messages - 1) / (stats["last"] - stats["first"]),
@@ -468,12 +480,12 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=300, help="status changes timed per project for the emit cost")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the emit cost")
     parser.add_argument("--gap", type=float, default=100.0, help="milliseconds between two timed status changes")
-    parser.add_argument("--outbox-concurrency", type=int, default=32, help="the servers' TENANTRY_OUTBOX_CONCURRENCY")
+    parser.add_argument("--outbox-concurrency", type=int, default=None, help="the servers' TENANTRY_OUTBOX_CONCURRENCY (default: theirs)")
     parser.add_argument("--rate", type=float, default=1000.0, help="events a second emitted in the sustained phase")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds the sustained phase emits for")
     parser.add_argument("--tick", type=float, default=0.01, help="seconds between two of the sustained phase's transactions")
     parser.add_argument("--phases", default="emit,stream,sustained,drain", type=lambda text: sorted(set(text.split(","))), help="which measurements")
-    parser.add_argument("--profile", action="store_true", help="sample the draining server with py-spy")
+    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy while it delivers (sustained and drain)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "webhooks.json")
     add_backend_arguments(parser)
     return parser.parse_args()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -36,6 +37,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # How long a writer waits for SQLite's one write slot, as SQLite's busy timeout did before.
 SQLITE_WRITER_WAIT_SECONDS = 30.0
+# How long one statement may wait inside SQLite (blocking the event loop) for another process's lock.
+SQLITE_BLOCKING_WAIT_MS = 5
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -110,7 +113,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={int(SQLITE_WRITER_WAIT_SECONDS * 1000)}",
+            # SQLite's own waiting sleeps inside the statement, which runs on the event loop's thread;
+            # writers of other processes are waited for in `_begin_immediate` instead, off the loop.
+            f"PRAGMA busy_timeout={SQLITE_BLOCKING_WAIT_MS}",
         ):
             cursor.execute(pragma)
         cursor.close()
@@ -126,7 +131,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")) from None
         connection.info[holding] = True
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection)
         except BaseException:
             _hand_on(connection.info)
             raise
@@ -142,6 +147,23 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     # A connection returned to the pool, or closed, without either (an error mid-transaction).
     event.listen(engine.sync_engine.pool, "reset", lambda _dbapi, record, _state: _hand_on(record.info))
     event.listen(engine.sync_engine.pool, "close", lambda _dbapi, record: _hand_on(record.info))
+
+
+def _begin_immediate(connection: Any) -> None:
+    """BEGIN IMMEDIATE, waiting for a writer of another process (a second worker, the CLI) without
+    stopping the event loop: each try blocks at most SQLITE_BLOCKING_WAIT_MS, and between tries the
+    loop runs everything else (deliveries in flight, other requests) while this transaction waits."""
+    deadline = time.monotonic() + SQLITE_WRITER_WAIT_SECONDS
+    pause = 0.001
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as error:
+            if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                raise
+        await_(asyncio.sleep(pause))
+        pause = min(pause * 2, 0.02)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
