@@ -86,6 +86,11 @@ class ProcessCache:
                 logger.warning("could not read the cache epoch; will retry", exc_info=True)
 
 
+def attached_to(session: AsyncSession) -> ProcessCache | None:
+    """The cache `ProcessCache.attach` gave the session (a request's), or None."""
+    return session.info.get(_SESSION_KEY)
+
+
 async def invalidate(session: AsyncSession) -> None:
     """Marks every worker's cached keys and settings stale once this transaction commits."""
     await session.execute(update(CacheEpoch).where(CacheEpoch.id == 1).values(value=CacheEpoch.value + 1))

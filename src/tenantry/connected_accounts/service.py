@@ -171,7 +171,7 @@ async def _emit(
 
     async def data() -> schemas.ConnectedAccountListItem:
         config = auth_config or await _auth_config_of(session, capability_principal(account.project_id), account)
-        shown_with = settings or await project_settings.read_in(session, account.project_id)
+        shown_with = settings or await project_settings.read_for(session, account.project_id)
         return await _to_schema(session, account, config, shown_with, detail=True)
 
     await events.emit(session, account.project_id, event_type, data)

@@ -75,6 +75,14 @@ async def read_in(session: AsyncSession, project_id: str) -> ProjectConfig:
     return await _load(session, project_id)
 
 
+async def read_for(session: AsyncSession, project_id: str) -> ProjectConfig:
+    """The settings as a request reads them: through this worker's cache when the session belongs to
+    a request (which attaches it), else as the session's transaction sees them. For code that does
+    not change the settings itself, such as describing an account in an event."""
+    process_cache = cache.attached_to(session)
+    return await (read(process_cache, project_id) if process_cache is not None else _load(session, project_id))
+
+
 async def update(session: AsyncSession, principal: Principal, changes: ProjectConfigUpdate) -> ProjectConfig:
     assert principal.project_id is not None
     settings = await SettingsRepository(session, principal.project_id).get(for_update=True)
