@@ -104,7 +104,8 @@ class Settings(BaseSettings):
     # Background work (tenantry.outbox): deliveries in flight per process, how long a claim lasts
     # unrenewed before another worker may take the job over (its worker renews it a third of a
     # lease apart while it runs), and how often an idle worker looks for work.
-    outbox_concurrency: int = Field(default=128, ge=1)
+    # 0: this process claims no jobs and leaves them to the processes that do.
+    outbox_concurrency: int = Field(default=128, ge=0)
     outbox_lease_seconds: float = Field(default=6.0, gt=0)
     outbox_poll_interval_seconds: float = 1.0
     # The dashboard (tenantry.dashboard): how long a sign-in lasts, and the lock-out after failures.

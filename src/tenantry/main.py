@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poll_interval=settings.outbox_poll_interval_seconds,
         )
         background = [
-            asyncio.create_task(outbox_worker.run()),
+            # With TENANTRY_OUTBOX_CONCURRENCY=0 this process leaves background jobs to others.
+            *([asyncio.create_task(outbox_worker.run())] if settings.outbox_concurrency > 0 else []),
             asyncio.create_task(app.state.cache.run_poller()),
             asyncio.create_task(app.state.last_used.run()),
             asyncio.create_task(app.state.logs.run()),
