@@ -15,7 +15,6 @@ Prints a markdown table per database and writes the raw numbers to bench/results
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,10 @@ from harness import (
     scratch_database,
     stop_cleanly_on_sigterm,
     temporary_directory,
-    tenantry_cli,
-    tenantry_env,
     uvicorn_server,
     write_json,
 )
-from tools import BENCH_DIR, CLIENT_CPU, SERVER_CPU, TOKEN, prepare, toolkit_file, wrk_request
+from tools import SERVER_CPU, prepare, tool_apis, wrk_request
 
 
 def resident_kib(pid: int) -> dict[str, int]:
@@ -49,16 +46,7 @@ def resident_kib(pid: int) -> dict[str, int]:
 
 
 def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | None) -> list[dict[str, Any]]:
-    api_env = {**tenantry_env(workdir / "api"), "BENCH_API_TOKEN": TOKEN}
-    with (
-        uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR, cpus=SERVER_CPU) as direct_url,
-        uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR, cpus=CLIENT_CPU) as api_url,
-    ):
-        env = tenantry_env(workdir / "data", database_url)
-        toolkits = workdir / "toolkits.toml"
-        toolkits.write_text(toolkit_file(api_url))
-        env["TENANTRY_TOOLKITS_FILE"] = str(toolkits)
-        organization = json.loads(tenantry_cli("org", "create", "bench", "--json", env=env))
+    with tool_apis(workdir, database_url) as (direct_url, api_url, env, organization):
         with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir, cpus=SERVER_CPU) as base_url:
             samples = [{"executes": 0, **resident_kib(base_url.pid)}]
             _, targets = prepare(base_url, api_url, direct_url, organization)

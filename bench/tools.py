@@ -32,7 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,16 +109,7 @@ def main() -> int:
 
 
 def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | None) -> dict[str, Any]:
-    api_env = {**tenantry_env(workdir / "api"), "BENCH_API_TOKEN": TOKEN}
-    with (
-        uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR, cpus=SERVER_CPU) as direct_url,
-        uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR, cpus=CLIENT_CPU) as api_url,
-    ):
-        env = tenantry_env(workdir / "data", database_url)
-        toolkits = workdir / "toolkits.toml"
-        toolkits.write_text(toolkit_file(api_url))
-        env["TENANTRY_TOOLKITS_FILE"] = str(toolkits)
-        organization = json.loads(tenantry_cli("org", "create", "bench", "--json", env=env))
+    with tool_apis(workdir, database_url) as (direct_url, api_url, env, organization):
         runs: dict[str, list[WrkResult]] = {mode: [] for mode in MODES}
         with uvicorn_server("tenantry.main:create_app", env=env, log_dir=workdir, cpus=SERVER_CPU) as base_url:
             project_id, targets = prepare(base_url, api_url, direct_url, organization)
@@ -147,6 +138,24 @@ def run_backend(args: argparse.Namespace, workdir: Path, database_url: str | Non
     if args.profile:
         measured["execute_top_frames"] = execute_frames
     return measured
+
+
+@contextlib.contextmanager
+def tool_apis(workdir: Path, database_url: str | None) -> Iterator[tuple[str, str, dict[str, str], dict[str, str]]]:
+    """The loopback API twice (the copy `direct` calls on the server's core, the copy Tenantry
+    calls on the load generator's), and the environment and organization of a Tenantry that
+    calls it: (direct URL, API URL, env, organization)."""
+    api_env = {**tenantry_env(workdir / "api"), "BENCH_API_TOKEN": TOKEN}
+    with (
+        uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR, cpus=SERVER_CPU) as direct_url,
+        uvicorn_server("tool_api:create_tool_api", env=api_env, log_dir=workdir, app_dir=BENCH_DIR, cpus=CLIENT_CPU) as api_url,
+    ):
+        env = tenantry_env(workdir / "data", database_url)
+        toolkits = workdir / "toolkits.toml"
+        toolkits.write_text(toolkit_file(api_url))
+        env["TENANTRY_TOOLKITS_FILE"] = str(toolkits)
+        organization = json.loads(tenantry_cli("org", "create", "bench", "--json", env=env))
+        yield direct_url, api_url, env, organization
 
 
 def toolkit_file(api_url: str) -> str:

@@ -57,7 +57,7 @@ _UNSYNCHRONIZED = {"synchronize_session": False}
 # On PostgreSQL a transaction that enqueues notifies this channel, and every worker listens on it,
 # so a job written by one process is picked up at once by the workers of all the others.
 NOTIFY_CHANNEL = "tenantry_outbox"
-_NOTIFYING = "tenantry.outbox.notifying"
+_ENQUEUED = "tenantry.outbox.enqueued"
 _NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, ""))
 # How long a worker whose listening connection broke waits before listening again (it polls meanwhile).
 RELISTEN_SECONDS = 5.0
@@ -170,12 +170,14 @@ async def enqueue(
     # Core statements on the session's connection (its transaction), without the ORM's per-statement work.
     connection = await session.connection()
     await connection.execute(_insert_statement(dialect, key is not None), values)
-    if dialect == "postgresql" and not session.info.get(_NOTIFYING):
-        # Delivered to every listening worker when this transaction commits, never if it rolls back.
-        session.info[_NOTIFYING] = True
-        await connection.execute(_NOTIFY)
-        after_commit(session, lambda: session.info.pop(_NOTIFYING, None))
-    after_commit(session, wake)
+    if not session.info.get(_ENQUEUED):
+        # Once per transaction, however many jobs it adds: the wake-ups after its commit.
+        session.info[_ENQUEUED] = True
+        if dialect == "postgresql":
+            # Delivered to every listening worker when this transaction commits, never if it rolls back.
+            await connection.execute(_NOTIFY)
+        after_commit(session, lambda: session.info.pop(_ENQUEUED, None))
+        after_commit(session, wake)
 
 
 async def cancel(session: AsyncSession, kind: str, keys: Collection[str] | Select[Any]) -> int:
